@@ -1,0 +1,47 @@
+"""Domain objects to wire models."""
+
+from tokend.domain.accounts import User
+from tokend.domain.scopes import ScopeType
+from tokend.domain.tokens import TOKEN_TYPE, Token
+from tokend.models import AuthToken, AuthUser, TeamScope, UserScope
+
+
+def auth_token(token: Token) -> AuthToken:
+    scope: UserScope | TeamScope
+    if token.scope.type is ScopeType.TEAM:
+        assert token.scope.team_id is not None
+        scope = TeamScope(
+            team_id=token.scope.team_id,
+            origin=token.origin.value,
+            created_at=token.created_at,
+            expires_at=token.expires_at,
+        )
+    else:
+        scope = UserScope(
+            origin=token.origin.value, created_at=token.created_at, expires_at=token.expires_at
+        )
+    return AuthToken(
+        id=token.id,
+        name=token.name,
+        type=TOKEN_TYPE,
+        prefix=token.prefix,
+        suffix=token.suffix,
+        origin=token.origin.value,
+        scopes=[scope],
+        created_at=token.created_at,
+        active_at=token.active_at,
+        expires_at=token.expires_at,
+        revoked_at=token.revoked_at,
+        leaked_at=token.leaked_at,
+        leaked_url=token.leaked_url,
+    )
+
+
+def auth_user(user: User) -> AuthUser:
+    return AuthUser(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        username=user.username,
+        created_at=user.created_at,
+    )

@@ -1,0 +1,149 @@
+"""One JSON error shape for every failure, whoever raised it (§5 of the spec)."""
+
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
+
+from tokend.domain.errors import (
+    AuthenticationError,
+    Conflict,
+    Forbidden,
+    MissingToken,
+    NotFound,
+    TokendError,
+    ValidationFailed,
+)
+
+log = logging.getLogger("tokend.api")
+
+REALM = 'Bearer realm="tokend"'
+MAX_BODY_BYTES = 64 * 1024
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
+
+
+def _describe(errors: Sequence[Any]) -> str:
+    first = errors[0] if errors else {}
+    kind, loc = first.get("type", ""), tuple(first.get("loc", ()))
+    if kind == "json_invalid":
+        return "The request body is not valid JSON."
+    if loc == ("body",):
+        if kind == "missing":
+            return "A JSON request body is required."
+        return "The request body must be a JSON object (send Content-Type: application/json)."
+    where = ".".join(str(part) for part in loc[1:]) or "request"
+    source = {"query": "query parameter", "body": "field", "path": "path parameter"}.get(
+        str(loc[0]) if loc else "", "value"
+    )
+    # pydantic's `msg` describes the rule, never the input, so nothing sent is echoed.
+    return f"Invalid {source} '{where}': {first.get('msg', 'invalid value')}."
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(400, "bad_request", _describe(exc.errors()))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return error_response(404, "not_found", f"No such path: {request.url.path}")
+    if exc.status_code == 405:
+        return error_response(
+            405,
+            "method_unknown",
+            f"{request.method} is not allowed here.",
+            headers=dict(exc.headers or {}),
+        )
+    if exc.status_code == 413:
+        return payload_too_large(MAX_BODY_BYTES)
+    return error_response(exc.status_code, "bad_request", str(exc.detail))
+
+
+def payload_too_large(max_bytes: int) -> JSONResponse:
+    return error_response(
+        413,
+        "payload_too_large",
+        f"The request body is larger than {max_bytes // 1024} KiB.",
+        headers={"Connection": "close"},
+    )
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    message = str(exc)
+    if isinstance(exc, MissingToken):
+        return error_response(401, "missing_token", message, {"WWW-Authenticate": REALM})
+    if isinstance(exc, AuthenticationError):
+        challenge = f'{REALM}, error="invalid_token"'
+        return error_response(401, "invalid_token", message, {"WWW-Authenticate": challenge})
+    if isinstance(exc, Forbidden):
+        return error_response(403, "forbidden", message)
+    if isinstance(exc, NotFound):
+        return error_response(404, "not_found", message)
+    if isinstance(exc, Conflict):
+        return error_response(409, "conflict", message)
+    if isinstance(exc, ValidationFailed):
+        return error_response(400, "bad_request", message)
+    return await _unexpected(_, exc)
+
+
+def _is_unavailable(exc: Exception) -> bool:
+    if isinstance(exc, PoolTimeout | OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not _is_unavailable(exc):
+        return await _unexpected(request, exc)
+    log.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.url.path,
+        type(exc.__cause__ or exc).__name__,
+    )
+    return error_response(
+        503,
+        "service_unavailable",
+        "The database is unreachable. Retry in a few seconds.",
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    request_id = uuid.uuid4().hex
+    log.error(
+        "unexpected error, request id %s, on %s %s",
+        request_id,
+        request.method,
+        request.url.path,
+        exc_info=exc,
+    )
+    return error_response(
+        500,
+        "internal_server_error",
+        f"An unexpected error occurred. Request id: {request_id}.",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(TokendError, _domain_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_error)
+    app.add_exception_handler(Exception, _unexpected)

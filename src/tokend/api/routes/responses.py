@@ -1,0 +1,26 @@
+"""The error answers each route documents in the OpenAPI document."""
+
+from typing import Any
+
+from tokend.models import ErrorResponse
+
+_DESCRIPTIONS = {
+    400: "Bad request: malformed body, wrong types or bad query values.",
+    401: "Missing, malformed, unknown, expired, revoked or leaked token.",
+    403: "Authenticated, but this token may not do this.",
+    404: "No such resource, or not visible to this token.",
+    405: "Known path, other method.",
+    413: "Request body over 64 KiB.",
+    500: "Unexpected error; logged with the request id given in the message.",
+    503: "The database is unreachable.",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {"model": ErrorResponse, "description": _DESCRIPTIONS[status]}
+        for status in (*statuses, 500, 503)
+    }
+
+
+AUTHENTICATED = (400, 401)

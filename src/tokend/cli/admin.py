@@ -1,0 +1,92 @@
+"""``tokend admin``: operator commands that act on the database directly."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from tokend.api.convert import auth_token, auth_user
+from tokend.bootstrap import Services, bootstrap
+from tokend.cli.output import Format, FormatOption, console, errors_as_messages, render
+from tokend.domain.accounts import Team
+from tokend.storage.migrate import ensure_current
+
+app = typer.Typer(help="Users and teams (operator side).", no_args_is_help=True)
+
+
+@contextmanager
+def _services() -> Iterator[Services]:
+    with errors_as_messages():
+        services = bootstrap()
+        try:
+            ensure_current(services.engine)
+            yield services
+        finally:
+            services.close()
+
+
+def _team_json(team: Team) -> dict[str, object]:
+    return {"id": team.id, "slug": team.slug, "name": team.name, "createdAt": team.created_at}
+
+
+@app.command("create-user")
+def create_user(
+    username: str,
+    email: Annotated[str | None, typer.Option(help="Defaults to USERNAME@localhost.")] = None,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    fmt: Format = FormatOption,
+) -> None:
+    """Create a user and its first token (named 'bootstrap'); prints the token once."""
+    with _services() as services:
+        created = services.admin.create_user(username, email=email, name=name)
+    user, issued = created.user, created.issued
+
+    def text() -> None:
+        console.print(f"Created user [bold]{user.username}[/] ({user.id}).")
+        console.print("Their first token; it is shown only now, so store it safely:")
+        console.print(issued.secret, markup=False, highlight=False, soft_wrap=True)
+
+    render(
+        fmt,
+        {
+            "user": auth_user(user).model_dump(by_alias=True),
+            "token": auth_token(issued.token).model_dump(by_alias=True),
+            "bearerToken": issued.secret,
+        },
+        text,
+    )
+
+
+@app.command("create-team")
+def create_team(
+    slug: str,
+    owner: Annotated[str, typer.Option(help="Username of the team's owner.")],
+    name: Annotated[str | None, typer.Option(help="Display name; defaults to the slug.")] = None,
+    fmt: Format = FormatOption,
+) -> None:
+    """Create a team owned by an existing user."""
+    with _services() as services:
+        team = services.admin.create_team(slug, owner=owner, name=name)
+    render(
+        fmt,
+        {"team": _team_json(team)},
+        lambda: console.print(f"Created team [bold]{team.slug}[/] ({team.id}), owner {owner}."),
+    )
+
+
+@app.command("add-member")
+def add_member(slug: str, username: str, fmt: Format = FormatOption) -> None:
+    """Add an existing user to a team."""
+    with _services() as services:
+        team, user, added = services.admin.add_member(slug, username)
+    message = "Added" if added else "Already a member:"
+    render(
+        fmt,
+        {
+            "team": _team_json(team),
+            "user": auth_user(user).model_dump(by_alias=True),
+            "added": added,
+        },
+        lambda: console.print(f"{message} {user.username} in team {team.slug} ({team.id})."),
+    )

@@ -1,0 +1,38 @@
+"""``tokend serve``: run the HTTP API on uvicorn."""
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from tokend.cli.output import errors_as_messages
+from tokend.settings import Settings
+from tokend.storage.engine import make_engine
+from tokend.storage.migrate import ensure_current
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on. [TOKEND_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on. [TOKEND_PORT]")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Worker processes. [TOKEND_WORKERS]")
+    ] = None,
+) -> None:
+    """Run the API server (creates and migrates an empty SQLite database)."""
+    settings = Settings()
+    with errors_as_messages():
+        # Once here, before the workers start, so they never race to migrate.
+        engine = make_engine(settings.database_url)
+        try:
+            ensure_current(engine)
+        finally:
+            engine.dispose()
+    uvicorn.run(
+        "tokend.api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port if port is not None else settings.port,
+        workers=workers or settings.workers,
+        log_level=settings.log_level,
+        server_header=False,
+    )

@@ -1,0 +1,51 @@
+"""Users, teams and membership."""
+
+import re
+from dataclasses import dataclass
+
+from tokend.domain.errors import ValidationFailed
+
+_USERNAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,46}[a-z0-9])?")
+_SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?")
+_EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    username: str
+    email: str
+    name: str | None
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    id: str
+    slug: str
+    name: str
+    created_at: int
+
+
+def validate_username(username: str) -> str:
+    if not _USERNAME_RE.fullmatch(username):
+        raise ValidationFailed(
+            f"Invalid username {username!r}: use 1-48 lowercase letters, digits, '.', '_' or '-', "
+            "starting and ending with a letter or digit."
+        )
+    return username
+
+
+def validate_slug(slug: str) -> str:
+    if not _SLUG_RE.fullmatch(slug):
+        raise ValidationFailed(
+            f"Invalid team slug {slug!r}: use 1-48 lowercase letters, digits or '-', "
+            "starting and ending with a letter or digit."
+        )
+    return slug
+
+
+def validate_email(email: str) -> str:
+    if not _EMAIL_RE.fullmatch(email):
+        raise ValidationFailed(f"Invalid email address {email!r}.")
+    return email

@@ -1,0 +1,95 @@
+"""The token and its lifecycle: live, then expired, revoked or leaked."""
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from tokend.domain.errors import ExpiredToken, LeakedToken, RevokedToken, ValidationFailed
+from tokend.domain.scopes import Scope
+
+NAME_MAX_LENGTH = 100
+PROJECT_ID_MAX_LENGTH = 256
+# 9999-12-31T23:59:59.999Z: later instants do not fit every client's date type.
+MAX_TIMESTAMP_MS = 253_402_300_799_999
+TOKEN_TYPE = "oauth2-token"
+
+
+class Origin(StrEnum):
+    MANUAL = "manual"
+    EMAIL = "email"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    id: str
+    user_id: str
+    name: str
+    digest: bytes
+    prefix: str
+    suffix: str
+    origin: Origin
+    scope: Scope
+    created_at: int
+    active_at: int
+    expires_at: int | None = None
+    project_id: str | None = None
+    revoked_at: int | None = None
+    leaked_at: int | None = None
+    leaked_url: str | None = None
+
+    @property
+    def team_id(self) -> str | None:
+        return self.scope.team_id
+
+    @property
+    def is_listed(self) -> bool:
+        """Revoked and leaked tokens vanish from the API; expired ones stay visible."""
+        return self.revoked_at is None and self.leaked_at is None
+
+    def is_expired(self, now: int) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+    def is_live(self, now: int) -> bool:
+        return self.is_listed and not self.is_expired(now)
+
+    def ensure_live(self, now: int) -> None:
+        """Raise the precise reason this token cannot authenticate, if any."""
+        if self.leaked_at is not None:
+            raise LeakedToken("The token was reported leaked and has been revoked.")
+        if self.revoked_at is not None:
+            raise RevokedToken("The token has been revoked.")
+        if self.is_expired(now):
+            raise ExpiredToken("The token has expired.")
+
+    def revoked(self, now: int) -> "Token":
+        return replace(self, revoked_at=now)
+
+    def needs_activity_update(self, now: int, resolution_ms: int) -> bool:
+        return now - self.active_at >= resolution_ms
+
+
+def validate_name(name: str) -> str:
+    if not name.strip():
+        raise ValidationFailed("The token name must not be empty.")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationFailed(f"The token name must be at most {NAME_MAX_LENGTH} characters.")
+    if not name.isprintable():
+        raise ValidationFailed("The token name must not contain control characters.")
+    return name
+
+
+def validate_expiry(expires_at: int | None, now: int) -> int | None:
+    if expires_at is None:
+        return None
+    if expires_at <= now:
+        raise ValidationFailed("expiresAt must be in the future (milliseconds since the epoch).")
+    if expires_at > MAX_TIMESTAMP_MS:
+        raise ValidationFailed("expiresAt is too far in the future (after the year 9999).")
+    return expires_at
+
+
+def validate_project_id(project_id: str | None) -> str | None:
+    if project_id is None:
+        return None
+    if not project_id or len(project_id) > PROJECT_ID_MAX_LENGTH or not project_id.isprintable():
+        raise ValidationFailed(f"projectId must be 1-{PROJECT_ID_MAX_LENGTH} printable characters.")
+    return project_id

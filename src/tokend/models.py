@@ -1,0 +1,126 @@
+"""The wire format: the JSON bodies of the HTTP API, shared by server and clients.
+
+Only pydantic is imported here, so a client can use these models without the
+server's dependencies. Optional fields are omitted from the JSON, never sent as
+``null``, as the Vercel API does.
+"""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_serializer
+from pydantic.alias_generators import to_camel
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core.core_schema import SerializerFunctionWrapHandler
+
+Timestamp = Annotated[int, Field(ge=0, description="Milliseconds since the epoch.")]
+
+
+class WireModel(BaseModel):
+    """snake_case in Python, camelCase on the wire, as the Vercel API spells it."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class _Omitting(WireModel):
+    """A model whose unset optional fields are left out of the JSON."""
+
+    @model_serializer(mode="wrap")
+    def _omit_none(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {key: value for key, value in handler(self).items() if value is not None}
+
+
+class UserScope(_Omitting):
+    type: Literal["user"] = "user"
+    origin: str | SkipJsonSchema[None] = None
+    created_at: Timestamp
+    expires_at: Timestamp | SkipJsonSchema[None] = None
+
+
+class TeamScope(_Omitting):
+    type: Literal["team"] = "team"
+    team_id: str
+    origin: str | SkipJsonSchema[None] = None
+    created_at: Timestamp
+    expires_at: Timestamp | SkipJsonSchema[None] = None
+
+
+Scope = Annotated[UserScope | TeamScope, Field(discriminator="type")]
+
+
+class AuthToken(_Omitting):
+    """A token's metadata. The secret is never part of it."""
+
+    id: str
+    name: str
+    type: str = "oauth2-token"
+    prefix: str | SkipJsonSchema[None] = None
+    suffix: str | SkipJsonSchema[None] = None
+    origin: str | SkipJsonSchema[None] = None
+    scopes: list[Scope] | SkipJsonSchema[None] = None
+    created_at: Timestamp
+    active_at: Timestamp
+    expires_at: Timestamp | SkipJsonSchema[None] = None
+    revoked_at: Timestamp | SkipJsonSchema[None] = None
+    leaked_at: Timestamp | SkipJsonSchema[None] = None
+    leaked_url: str | SkipJsonSchema[None] = None
+
+
+class CreateTokenRequest(WireModel):
+    name: StrictStr = Field(min_length=1, max_length=100)
+    expires_at: StrictInt | None = Field(
+        default=None, description="When the token stops working, ms since the epoch."
+    )
+    project_id: StrictStr | None = Field(default=None, min_length=1, max_length=256)
+
+
+class CreateTokenResponse(WireModel):
+    token: AuthToken
+    bearer_token: str = Field(description="The secret. Shown only in this response.")
+
+
+class Pagination(WireModel):
+    count: int = Field(description="Number of tokens in this page.")
+    next: int | None = Field(description="Pass as `until` for the next, older page.")
+    prev: int | None = Field(description="Pass as `since` for the previous, newer page.")
+
+
+class ListTokensResponse(WireModel):
+    tokens: list[AuthToken]
+    pagination: Pagination
+
+
+class GetTokenResponse(WireModel):
+    token: AuthToken
+
+
+class DeleteTokenResponse(WireModel):
+    token_id: str
+
+
+class AuthUser(WireModel):
+    id: str
+    email: str
+    name: str | None
+    username: str
+    created_at: Timestamp
+    # Present so that Vercel's clients recognise the object (their AuthUserLimited).
+    avatar: None = None
+    default_team_id: None = None
+    limited: Literal[True] = True
+
+
+class UserResponse(WireModel):
+    user: AuthUser
+
+
+class ErrorDetail(WireModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(WireModel):
+    error: ErrorDetail
+
+
+class Status(WireModel):
+    status: Literal["ok"] = "ok"

@@ -1,0 +1,85 @@
+"""What the service layer needs from storage, as protocols the storage layer fulfils."""
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from tokend.domain.accounts import Team, User
+from tokend.domain.tokens import Token
+
+
+class TokenRepository(Protocol):
+    def add(self, token: Token) -> None: ...
+
+    def get(self, token_id: str) -> Token | None: ...
+
+    def get_by_digest(self, digest: bytes) -> Token | None: ...
+
+    def newest_created_at(self, user_id: str) -> int | None:
+        """The newest ``created_at`` of the user's tokens, serialising creators of that user."""
+        ...
+
+    def list_live(
+        self,
+        user_id: str,
+        team_id: str | None,
+        *,
+        limit: int,
+        until: int | None,
+        since: int | None,
+    ) -> list[Token]:
+        """Unrevoked tokens, newest first: the newest older than ``until``, or, with only
+        ``since``, the oldest newer than it."""
+        ...
+
+    def has_live(
+        self,
+        user_id: str,
+        team_id: str | None,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+    ) -> bool: ...
+
+    def revoke(self, token_id: str, now: int) -> bool: ...
+
+    def touch(self, token_id: str, now: int, stale_before: int) -> bool: ...
+
+
+class AccountRepository(Protocol):
+    def add_user(self, user: User) -> None: ...
+
+    def get_user(self, user_id: str) -> User | None: ...
+
+    def get_user_by_username(self, username: str) -> User | None: ...
+
+    def add_team(self, team: Team) -> None: ...
+
+    def get_team(self, team_id: str) -> Team | None: ...
+
+    def get_team_by_slug(self, slug: str) -> Team | None: ...
+
+    def add_member(self, team_id: str, user_id: str, role: str, now: int) -> bool: ...
+
+    def is_member(self, team_id: str, user_id: str) -> bool: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the block without ``commit()`` rolls it back."""
+
+    tokens: TokenRepository
+    accounts: AccountRepository
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, write: bool = False) -> UnitOfWork: ...

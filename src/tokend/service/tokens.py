@@ -1,0 +1,190 @@
+"""Token use cases: create, list, get, revoke."""
+
+from dataclasses import dataclass
+
+from tokend.domain import ids
+from tokend.domain.accounts import Team
+from tokend.domain.digest import Digester
+from tokend.domain.errors import Forbidden, NotFound, ValidationFailed
+from tokend.domain.principal import Principal
+from tokend.domain.scopes import Scope
+from tokend.domain.secret import SecretFormat
+from tokend.domain.tokens import (
+    Origin,
+    Token,
+    validate_expiry,
+    validate_name,
+    validate_project_id,
+)
+from tokend.service.clock import Clock, system_clock
+from tokend.service.ports import UnitOfWork, UnitOfWorkFactory
+
+CURRENT = "current"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A freshly made token and its secret, which exists only in this object."""
+
+    token: Token
+    secret: str
+
+    def __repr__(self) -> str:
+        return f"IssuedToken(token={self.token.id!r}, secret='***')"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPage:
+    tokens: list[Token]
+    next: int | None
+    prev: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRef:
+    """A team named by id or by slug, as the create endpoint accepts either."""
+
+    team_id: str | None = None
+    slug: str | None = None
+
+    def resolve(self, uow: UnitOfWork) -> Team | None:
+        if self.team_id is not None:
+            return uow.accounts.get_team(self.team_id)
+        if self.slug is not None:
+            return uow.accounts.get_team_by_slug(self.slug)
+        return None
+
+    def __bool__(self) -> bool:
+        return self.team_id is not None or self.slug is not None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenService:
+    uow: UnitOfWorkFactory
+    secret_format: SecretFormat
+    digester: Digester
+    clock: Clock = system_clock
+
+    def issue(
+        self,
+        uow: UnitOfWork,
+        *,
+        user_id: str,
+        name: str,
+        scope: Scope,
+        expires_at: int | None = None,
+        project_id: str | None = None,
+        origin: Origin = Origin.MANUAL,
+    ) -> IssuedToken:
+        """Add a token inside the caller's transaction (shared with admin bootstrap)."""
+        now = self.clock()
+        name = validate_name(name)
+        expires_at = validate_expiry(expires_at, now)
+        project_id = validate_project_id(project_id)
+        # createdAt doubles as the paging cursor, so it is kept unique per user:
+        # a token made in the same millisecond as the previous one takes the next.
+        newest = uow.tokens.newest_created_at(user_id)
+        created_at = now if newest is None else max(now, newest + 1)
+        secret = self.secret_format.generate()
+        token = Token(
+            id=ids.new_token_id(),
+            user_id=user_id,
+            name=name,
+            digest=self.digester.digest(secret),
+            prefix=self.secret_format.prefix,
+            suffix=self.secret_format.suffix(secret),
+            origin=origin,
+            scope=scope,
+            created_at=created_at,
+            active_at=created_at,
+            expires_at=expires_at,
+            project_id=project_id,
+        )
+        uow.tokens.add(token)
+        return IssuedToken(token=token, secret=secret)
+
+    def create(
+        self,
+        principal: Principal,
+        *,
+        name: str,
+        expires_at: int | None = None,
+        project_id: str | None = None,
+        team: TeamRef | None = None,
+    ) -> IssuedToken:
+        principal.ensure_can_manage_tokens()
+        with self.uow(write=True) as uow:
+            team_id = None
+            if team:
+                found = team.resolve(uow)
+                if found is None or not uow.accounts.is_member(found.id, principal.user.id):
+                    raise Forbidden("The team does not exist or you are not a member of it.")
+                team_id = found.id
+            scope = principal.scope_for_new_token(team_id)
+            issued = self.issue(
+                uow,
+                user_id=principal.user.id,
+                name=name,
+                scope=scope,
+                expires_at=expires_at,
+                project_id=project_id,
+            )
+            uow.commit()
+        return issued
+
+    def list(
+        self,
+        principal: Principal,
+        *,
+        limit: int = 20,
+        until: int | None = None,
+        since: int | None = None,
+    ) -> TokenPage:
+        principal.ensure_can_manage_tokens()
+        if not 1 <= limit <= 100:
+            raise ValidationFailed("limit must be between 1 and 100.")
+        user_id, team_id = principal.user.id, principal.token.team_id
+        with self.uow() as uow:
+            tokens = uow.tokens.list_live(user_id, team_id, limit=limit, until=until, since=since)
+            if not tokens:
+                return TokenPage(tokens=[], next=None, prev=None)
+            newest, oldest = tokens[0].created_at, tokens[-1].created_at
+            older = uow.tokens.has_live(user_id, team_id, before=oldest)
+            newer = uow.tokens.has_live(user_id, team_id, after=newest)
+        return TokenPage(
+            tokens=tokens, next=oldest if older else None, prev=newest if newer else None
+        )
+
+    def get(self, principal: Principal, token_id: str) -> Token:
+        principal.ensure_can_manage_tokens()
+        if token_id == CURRENT:
+            return principal.token
+        if not ids.is_token_id(token_id):
+            raise _not_found()
+        with self.uow() as uow:
+            token = uow.tokens.get(token_id)
+        return self._visible(principal, token)
+
+    def revoke(self, principal: Principal, token_id: str) -> str:
+        principal.ensure_can_manage_tokens()
+        target = principal.token.id if token_id == CURRENT else token_id
+        if not ids.is_token_id(target):
+            raise _not_found()
+        with self.uow(write=True) as uow:
+            self._visible(principal, uow.tokens.get(target))
+            if not uow.tokens.revoke(target, self.clock()):
+                raise _not_found()
+            uow.commit()
+        return target
+
+    @staticmethod
+    def _visible(principal: Principal, token: Token | None) -> Token:
+        # Someone else's token and a missing one look the same, so ids cannot be probed.
+        if token is None or not token.is_listed or not principal.can_see(token):
+            raise _not_found()
+        return token
+
+
+def _not_found() -> NotFound:
+    # The id is not echoed back: clients have been known to paste a secret there.
+    return NotFound("The token was not found.")

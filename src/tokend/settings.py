@@ -1,0 +1,51 @@
+"""Every ``TOKEND_*`` setting, read from the environment (or a ``.env`` file)."""
+
+from functools import cached_property
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tokend.domain.secret import DEFAULT_PREFIX, SecretFormat
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TOKEND_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./tokend.db",
+        description="SQLAlchemy URL: sqlite:///PATH or postgresql://USER@HOST/DB.",
+    )
+    pepper: SecretStr | None = Field(
+        default=None,
+        description="HMAC key for the digests at rest. Changing it invalidates every token.",
+    )
+    token_prefix: str = Field(default=DEFAULT_PREFIX, description="Prefix of new secrets.")
+    active_at_resolution_s: int = Field(
+        default=60, ge=1, description="activeAt is written at most once per token per this."
+    )
+    host: str = Field(default="127.0.0.1", description="Address `tokend serve` listens on.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port `tokend serve` uses.")
+    workers: int = Field(default=1, ge=1, le=64, description="Worker processes of serve.")
+    log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+    @field_validator("token_prefix")
+    @classmethod
+    def _valid_prefix(cls, value: str) -> str:
+        SecretFormat(value)
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _valid_level(cls, value: str) -> str:
+        value = value.lower()
+        if value not in ("critical", "error", "warning", "info", "debug"):
+            raise ValueError("must be one of debug, info, warning, error, critical")
+        return value
+
+    @cached_property
+    def secret_format(self) -> SecretFormat:
+        return SecretFormat(self.token_prefix)
+
+    @property
+    def pepper_bytes(self) -> bytes | None:
+        return self.pepper.get_secret_value().encode() if self.pepper else None

@@ -1,0 +1,1 @@
+"""Storage: the SQL schema, its migrations, and the repositories over it."""

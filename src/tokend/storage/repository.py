@@ -1,0 +1,205 @@
+"""Repositories over SQLAlchemy Core: rows in, domain objects out."""
+
+from typing import Any
+
+from sqlalchemy import Connection, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tokend.domain.accounts import Team, User
+from tokend.domain.scopes import Scope, ScopeType
+from tokend.domain.tokens import Origin, Token
+from tokend.storage.schema import memberships, teams, tokens, users
+
+
+class SqlTokenRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, token: Token) -> None:
+        self._conn.execute(insert(tokens).values(**_token_row(token)))
+
+    def get(self, token_id: str) -> Token | None:
+        row = self._conn.execute(select(tokens).where(tokens.c.id == token_id)).first()
+        return _token(row._mapping) if row else None
+
+    def get_by_digest(self, digest: bytes) -> Token | None:
+        row = self._conn.execute(select(tokens).where(tokens.c.digest == digest)).first()
+        return _token(row._mapping) if row else None
+
+    def newest_created_at(self, user_id: str) -> int | None:
+        # Locking the user's row serialises token creation per user on PostgreSQL;
+        # SQLite write transactions are serial already (BEGIN IMMEDIATE).
+        self._conn.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
+        value = self._conn.execute(
+            select(func.max(tokens.c.created_at)).where(tokens.c.user_id == user_id)
+        ).scalar()
+        return int(value) if value is not None else None
+
+    def list_live(
+        self,
+        user_id: str,
+        team_id: str | None,
+        *,
+        limit: int,
+        until: int | None,
+        since: int | None,
+    ) -> list[Token]:
+        query = select(tokens).where(*_live(user_id, team_id))
+        if until is not None:
+            query = query.where(tokens.c.created_at < until)
+        if since is not None:
+            query = query.where(tokens.c.created_at > since)
+        if since is not None and until is None:
+            # The page just newer than `since`: walk up from it, then show newest first.
+            query = query.order_by(tokens.c.created_at.asc()).limit(limit)
+            rows = list(self._conn.execute(query))[::-1]
+        else:
+            query = query.order_by(tokens.c.created_at.desc()).limit(limit)
+            rows = list(self._conn.execute(query))
+        return [_token(row._mapping) for row in rows]
+
+    def has_live(
+        self,
+        user_id: str,
+        team_id: str | None,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+    ) -> bool:
+        conditions = _live(user_id, team_id)
+        if before is not None:
+            conditions.append(tokens.c.created_at < before)
+        if after is not None:
+            conditions.append(tokens.c.created_at > after)
+        return bool(self._conn.execute(select(exists().where(*conditions))).scalar())
+
+    def revoke(self, token_id: str, now: int) -> bool:
+        result = self._conn.execute(
+            update(tokens)
+            .where(
+                tokens.c.id == token_id,
+                tokens.c.revoked_at.is_(None),
+                tokens.c.leaked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+        return result.rowcount == 1
+
+    def touch(self, token_id: str, now: int, stale_before: int) -> bool:
+        result = self._conn.execute(
+            update(tokens)
+            .where(tokens.c.id == token_id, tokens.c.active_at < stale_before)
+            .values(active_at=now)
+        )
+        return result.rowcount == 1
+
+
+class SqlAccountRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add_user(self, user: User) -> None:
+        self._conn.execute(
+            insert(users).values(
+                id=user.id,
+                username=user.username,
+                email=user.email,
+                name=user.name,
+                created_at=user.created_at,
+            )
+        )
+
+    def get_user(self, user_id: str) -> User | None:
+        row = self._conn.execute(select(users).where(users.c.id == user_id)).first()
+        return User(**row._mapping) if row else None
+
+    def get_user_by_username(self, username: str) -> User | None:
+        row = self._conn.execute(select(users).where(users.c.username == username)).first()
+        return User(**row._mapping) if row else None
+
+    def add_team(self, team: Team) -> None:
+        self._conn.execute(
+            insert(teams).values(
+                id=team.id, slug=team.slug, name=team.name, created_at=team.created_at
+            )
+        )
+
+    def get_team(self, team_id: str) -> Team | None:
+        row = self._conn.execute(select(teams).where(teams.c.id == team_id)).first()
+        return Team(**row._mapping) if row else None
+
+    def get_team_by_slug(self, slug: str) -> Team | None:
+        row = self._conn.execute(select(teams).where(teams.c.slug == slug)).first()
+        return Team(**row._mapping) if row else None
+
+    def add_member(self, team_id: str, user_id: str, role: str, now: int) -> bool:
+        if self.is_member(team_id, user_id):
+            return False
+        try:
+            with self._conn.begin_nested():
+                self._conn.execute(
+                    insert(memberships).values(
+                        team_id=team_id, user_id=user_id, role=role, created_at=now
+                    )
+                )
+        except IntegrityError:  # added concurrently by someone else: same outcome
+            return False
+        return True
+
+    def is_member(self, team_id: str, user_id: str) -> bool:
+        query = select(
+            exists().where(memberships.c.team_id == team_id, memberships.c.user_id == user_id)
+        )
+        return bool(self._conn.execute(query).scalar())
+
+
+def _live(user_id: str, team_id: str | None) -> list[Any]:
+    conditions: list[Any] = [
+        tokens.c.user_id == user_id,
+        tokens.c.revoked_at.is_(None),
+        tokens.c.leaked_at.is_(None),
+    ]
+    if team_id is not None:
+        conditions.append(tokens.c.team_id == team_id)
+    return conditions
+
+
+def _token_row(token: Token) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "user_id": token.user_id,
+        "name": token.name,
+        "digest": token.digest,
+        "prefix": token.prefix,
+        "suffix": token.suffix,
+        "origin": token.origin.value,
+        "scope_type": token.scope.type.value,
+        "team_id": token.scope.team_id,
+        "project_id": token.project_id,
+        "created_at": token.created_at,
+        "active_at": token.active_at,
+        "expires_at": token.expires_at,
+        "revoked_at": token.revoked_at,
+        "leaked_at": token.leaked_at,
+        "leaked_url": token.leaked_url,
+    }
+
+
+def _token(row: Any) -> Token:
+    return Token(
+        id=row["id"],
+        user_id=row["user_id"],
+        name=row["name"],
+        digest=bytes(row["digest"]),
+        prefix=row["prefix"],
+        suffix=row["suffix"],
+        origin=Origin(row["origin"]),
+        scope=Scope(ScopeType(row["scope_type"]), row["team_id"]),
+        created_at=row["created_at"],
+        active_at=row["active_at"],
+        expires_at=row["expires_at"],
+        project_id=row["project_id"],
+        revoked_at=row["revoked_at"],
+        leaked_at=row["leaked_at"],
+        leaked_url=row["leaked_url"],
+    )

@@ -1,0 +1,74 @@
+"""The tables, shared by the repositories and the migrations' autogenerate check."""
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("email", String(320), nullable=False),
+    Column("name", String(256)),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(256), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("team_id", String(40), ForeignKey("teams.id"), primary_key=True),
+    Column("user_id", String(40), ForeignKey("users.id"), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("user_id", String(40), ForeignKey("users.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("digest", LargeBinary(32), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("suffix", String(8), nullable=False),
+    Column("origin", String(32), nullable=False),
+    Column("scope_type", String(8), nullable=False),
+    Column("team_id", String(40), ForeignKey("teams.id")),
+    Column("project_id", String(256)),
+    Column("created_at", BigInteger, nullable=False),
+    Column("active_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger),
+    Column("revoked_at", BigInteger),
+    Column("leaked_at", BigInteger),
+    Column("leaked_url", Text),
+    # createdAt is the paging cursor; unique per user so that a page boundary
+    # never falls between two tokens of the same millisecond.
+    Index("ix_tokens_user_id_created_at", "user_id", "created_at", unique=True),
+)

@@ -1,0 +1,55 @@
+"""A unit of work: one connection, one transaction, committed only on request."""
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+from tokend.service.ports import AccountRepository, TokenRepository
+from tokend.storage.engine import WRITE_OPTION
+from tokend.storage.repository import SqlAccountRepository, SqlTokenRepository
+
+
+class SqlUnitOfWork:
+    tokens: TokenRepository
+    accounts: AccountRepository
+
+    def __init__(self, engine: Engine, *, write: bool = False) -> None:
+        self._engine = engine
+        self._write = write
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> Self:
+        conn = self._engine.connect()
+        if self._write:
+            conn.execution_options(**{WRITE_OPTION: True})
+        conn.begin()
+        self._conn = conn
+        self.tokens = SqlTokenRepository(conn)
+        self.accounts = SqlAccountRepository(conn)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None
+        try:
+            self._conn.rollback()
+        finally:
+            self._conn.close()
+            self._conn = None
+
+    def commit(self) -> None:
+        assert self._conn is not None
+        self._conn.commit()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, write=write)
