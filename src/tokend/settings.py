@@ -4,6 +4,8 @@ from functools import cached_property
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from tokend.domain.secret import DEFAULT_PREFIX, SecretFormat
 
@@ -32,6 +34,19 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_prefix(cls, value: str) -> str:
         SecretFormat(value)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_database_url(cls, value: str) -> str:
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError(
+                "not a database URL; use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+            ) from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database {backend!r}; use sqlite or postgresql")
         return value
 
     @field_validator("log_level")

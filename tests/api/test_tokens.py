@@ -17,16 +17,19 @@ def test_create_returns_the_secret_once_and_metadata(server: Server, alice: Acco
         assert response.status_code == 200
         body = response.json()
         secret, token = body["bearerToken"], body["token"]
-        assert secret.startswith("tkd_") and len(secret) == 40
+        assert secret.startswith("tkd_")
+        assert len(secret) == 40
         assert token["name"] == "deploy"
         assert token["type"] == "oauth2-token"
-        assert token["prefix"] == "tkd_" and token["suffix"] == secret[-4:]
+        assert token["prefix"] == "tkd_"
+        assert token["suffix"] == secret[-4:]
         assert token["origin"] == "manual"
         assert token["activeAt"] == token["createdAt"]
         assert token["scopes"] == [
             {"type": "user", "origin": "manual", "createdAt": token["createdAt"]}
         ]
-        assert "expiresAt" not in token and "revokedAt" not in token
+        assert "expiresAt" not in token
+        assert "revokedAt" not in token
         assert secret not in api.get(f"/v5/user/tokens/{token['id']}").text
 
     with server.client(secret) as api:

@@ -13,9 +13,8 @@ app = typer.Typer(help="Database schema.", no_args_is_help=True)
 @app.command()
 def upgrade() -> None:
     """Apply all migrations to the database in TOKEND_DATABASE_URL."""
-    settings = Settings()
-    engine = make_engine(settings.database_url)
     with errors_as_messages():
+        engine = make_engine(Settings().database_url)
         try:
             before = migrate.current_revision(engine)
             migrate.upgrade(engine)

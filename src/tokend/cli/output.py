@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from tokend.domain.errors import TokendError
@@ -30,7 +31,7 @@ def print_json(data: Any) -> None:
 
 
 def fail(message: str) -> NoReturn:
-    err_console.print(f"error: {message}", markup=False, highlight=False)
+    err_console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -41,8 +42,21 @@ def errors_as_messages() -> Iterator[None]:
         yield
     except TokendError as exc:
         fail(str(exc))
+    except ValidationError as exc:
+        # Settings: say which variable is wrong, never its value (it may be the pepper).
+        problems = "; ".join(
+            f"TOKEND_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        fail(f"invalid configuration: {problems}")
     except DBAPIError as exc:
-        fail(f"the database is unreachable or refused the request ({type(exc.orig).__name__}).")
+        fail(f"the database is unreachable or refused the request: {_first_line(exc.orig or exc)}")
+
+
+def _first_line(exc: BaseException) -> str:
+    # The driver's own words ("connection refused", "database does not exist"),
+    # without the SQL and parameters SQLAlchemy appends.
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def render(fmt: Format, data: dict[str, Any], text: Callable[[], None]) -> None:

@@ -19,8 +19,8 @@ def serve(
     ] = None,
 ) -> None:
     """Run the API server (creates and migrates an empty SQLite database)."""
-    settings = Settings()
     with errors_as_messages():
+        settings = Settings()
         # Once here, before the workers start, so they never race to migrate.
         engine = make_engine(settings.database_url)
         try:

@@ -1,5 +1,7 @@
 """Applying and checking the Alembic migrations shipped inside the package."""
 
+from collections.abc import Callable
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -29,10 +31,19 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    _run(engine, command.upgrade, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    _run(engine, command.downgrade, revision)
+
+
+def _run(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
     config = _config()
     with engine.begin() as conn:
+        # env.py migrates on this connection, in this transaction.
         config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+        step(config, revision)
 
 
 def is_empty(engine: Engine) -> bool:

@@ -1,0 +1,93 @@
+"""Lifecycle and validation rules of a token."""
+
+import dataclasses
+
+import pytest
+
+from tokend.domain.errors import ExpiredToken, LeakedToken, RevokedToken, ValidationFailed
+from tokend.domain.scopes import Scope
+from tokend.domain.tokens import (
+    MAX_TIMESTAMP_MS,
+    Origin,
+    Token,
+    validate_expiry,
+    validate_name,
+    validate_project_id,
+)
+
+
+def make_token(**changes: object) -> Token:
+    token = Token(
+        id="t" * 24,
+        user_id="u" * 24,
+        name="ci",
+        digest=b"\0" * 32,
+        prefix="tkd_",
+        suffix="abcd",
+        origin=Origin.MANUAL,
+        scope=Scope.user(),
+        created_at=1000,
+        active_at=1000,
+    )
+    return dataclasses.replace(token, **changes)  # type: ignore[arg-type]
+
+
+def test_a_fresh_token_is_live() -> None:
+    token = make_token()
+    assert token.is_live(now=5000)
+    token.ensure_live(now=5000)
+
+
+def test_expiry_is_exclusive_of_the_instant() -> None:
+    token = make_token(expires_at=2000)
+    assert token.is_live(1999)
+    assert not token.is_live(2000)
+    with pytest.raises(ExpiredToken):
+        token.ensure_live(2000)
+    assert token.is_listed
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [({"revoked_at": 1500}, RevokedToken), ({"leaked_at": 1500, "revoked_at": 1500}, LeakedToken)],
+)
+def test_revoked_and_leaked_tokens_are_dead_and_unlisted(
+    changes: dict[str, int], error: type[Exception]
+) -> None:
+    token = make_token(**changes)
+    assert not token.is_live(1600)
+    assert not token.is_listed
+    with pytest.raises(error):
+        token.ensure_live(1600)
+
+
+def test_activity_updates_only_once_per_window() -> None:
+    token = make_token(active_at=1000)
+    assert not token.needs_activity_update(now=60_999, resolution_ms=60_000)
+    assert token.needs_activity_update(now=61_000, resolution_ms=60_000)
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101, "tab\there", "nul\0"])
+def test_bad_names(name: str) -> None:
+    with pytest.raises(ValidationFailed):
+        validate_name(name)
+
+
+@pytest.mark.parametrize("name", ["a", "x" * 100, "déploiement 🚀", "עברית"])
+def test_good_names(name: str) -> None:
+    assert validate_name(name) == name
+
+
+def test_expiry_must_be_future_and_bounded() -> None:
+    assert validate_expiry(None, now=10) is None
+    assert validate_expiry(11, now=10) == 11
+    for bad in (10, 9, -1, MAX_TIMESTAMP_MS + 1):
+        with pytest.raises(ValidationFailed):
+            validate_expiry(bad, now=10)
+
+
+def test_project_id() -> None:
+    assert validate_project_id("prj_1") == "prj_1"
+    for bad in ("", "x" * 257, "a\0b"):
+        with pytest.raises(ValidationFailed):
+            validate_project_id(bad)
