@@ -24,9 +24,9 @@ def test_revoked_on_one_node_is_rejected_by_the_other(
 
 
 def test_two_workers_share_the_database(database_url: str, alice: Account, tmp_path: Path) -> None:
-    with Server(database_url=database_url, log_path=tmp_path / "w.log", workers=2) as node:
-        with node.client(alice.token) as api:
-            made = [api.post("/v3/user/tokens", json={"name": f"w{i}"}) for i in range(10)]
-            assert all(response.status_code == 200 for response in made)
-            listed = api.get("/v6/user/tokens", params={"limit": 100}).json()["tokens"]
+    node = Server(database_url=database_url, log_path=tmp_path / "w.log", workers=2)
+    with node, node.client(alice.token) as api:
+        made = [api.post("/v3/user/tokens", json={"name": f"w{i}"}) for i in range(10)]
+        assert all(response.status_code == 200 for response in made)
+        listed = api.get("/v6/user/tokens", params={"limit": 100}).json()["tokens"]
     assert {r.json()["token"]["id"] for r in made} <= {t["id"] for t in listed}

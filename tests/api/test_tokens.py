@@ -2,6 +2,7 @@
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from tests.conftest import Account
 from tests.support import Server
@@ -116,7 +117,7 @@ def test_paging_visits_every_token_once_newest_first(server: Server, alice: Acco
         with ThreadPoolExecutor(max_workers=45) as pool:
             created = set(pool.map(create, range(45)))
 
-        seen: list[dict[str, object]] = []
+        seen: list[dict[str, Any]] = []
         params: dict[str, int] = {"limit": 7}
         pages = 0
         while True:

@@ -39,6 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        # A body without Content-Type is read as JSON (curl users forget it); a body
+        # declared as something else is still refused.
+        strict_content_type=False,
     )
     app.add_middleware(BodyLimitMiddleware)
     install_error_handlers(app)

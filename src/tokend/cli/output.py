@@ -7,8 +7,8 @@ from enum import StrEnum
 from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
 from pydantic import ValidationError
+from rich.console import Console
 from sqlalchemy.exc import DBAPIError
 
 from tokend.domain.errors import TokendError

@@ -1,6 +1,6 @@
 """Bearer secret to principal: format check, digest, look-up, lifecycle, activity."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tokend.domain.digest import Digester
 from tokend.domain.errors import MissingToken, UnknownToken
@@ -36,6 +36,7 @@ class Authenticator:
                 raise UnknownToken("The token is not valid.")
         if token.needs_activity_update(now, self.active_at_resolution_ms):
             self._record_activity(token.id, now)
+            token = replace(token, active_at=now)
         return Principal(user=user, token=token)
 
     def _record_activity(self, token_id: str, now: int) -> None:
