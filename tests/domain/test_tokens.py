@@ -67,13 +67,15 @@ def test_activity_updates_only_once_per_window() -> None:
     assert token.needs_activity_update(now=61_000, resolution_ms=60_000)
 
 
-@pytest.mark.parametrize("name", ["", "   ", "x" * 101, "tab\there", "nul\0"])
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101, "tab\there", "nul\0", "\ud800"])
 def test_bad_names(name: str) -> None:
     with pytest.raises(ValidationFailed):
         validate_name(name)
 
 
-@pytest.mark.parametrize("name", ["a", "x" * 100, "déploiement 🚀", "עברית"])
+@pytest.mark.parametrize(
+    "name", ["a", "x" * 100, "déploiement 🚀", "עברית", "👨\u200d👩\u200d👧", "本番\u3000トークン"]
+)
 def test_good_names(name: str) -> None:
     assert validate_name(name) == name
 

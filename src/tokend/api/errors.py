@@ -61,7 +61,8 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        return error_response(404, "not_found", f"No such path: {request.url.path}")
+        # The path is not echoed: a secret pasted into a URL must not come back.
+        return error_response(404, "not_found", "No such path.")
     if exc.status_code == 405:
         return error_response(
             405,

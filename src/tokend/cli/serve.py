@@ -5,6 +5,8 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from tokend.api.http_protocol import JsonErrorHttpToolsProtocol
+from tokend.api.log_redaction import uvicorn_log_config
 from tokend.cli.output import errors_as_messages
 from tokend.settings import Settings
 from tokend.storage.engine import make_engine
@@ -34,5 +36,7 @@ def serve(
         port=port if port is not None else settings.port,
         workers=workers or settings.workers,
         log_level=settings.log_level,
+        log_config=uvicorn_log_config(),
+        http=JsonErrorHttpToolsProtocol,
         server_header=False,
     )

@@ -4,6 +4,9 @@ import re
 from dataclasses import dataclass
 
 from tokend.domain.errors import ValidationFailed
+from tokend.domain.text import has_control_characters
+
+DISPLAY_NAME_MAX_LENGTH = 256
 
 _USERNAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,46}[a-z0-9])?")
 _SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?")
@@ -49,3 +52,14 @@ def validate_email(email: str) -> str:
     if not _EMAIL_RE.fullmatch(email):
         raise ValidationFailed(f"Invalid email address {email!r}.")
     return email
+
+
+def validate_display_name(name: str | None) -> str | None:
+    if name is None:
+        return None
+    if not name.strip() or len(name) > DISPLAY_NAME_MAX_LENGTH or has_control_characters(name):
+        raise ValidationFailed(
+            f"A name must be 1-{DISPLAY_NAME_MAX_LENGTH} characters, none of them control "
+            "characters."
+        )
+    return name

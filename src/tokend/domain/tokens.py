@@ -5,6 +5,7 @@ from enum import StrEnum
 
 from tokend.domain.errors import ExpiredToken, LeakedToken, RevokedToken, ValidationFailed
 from tokend.domain.scopes import Scope
+from tokend.domain.text import has_control_characters
 
 NAME_MAX_LENGTH = 100
 PROJECT_ID_MAX_LENGTH = 256
@@ -72,7 +73,7 @@ def validate_name(name: str) -> str:
         raise ValidationFailed("The token name must not be empty.")
     if len(name) > NAME_MAX_LENGTH:
         raise ValidationFailed(f"The token name must be at most {NAME_MAX_LENGTH} characters.")
-    if not name.isprintable():
+    if has_control_characters(name):
         raise ValidationFailed("The token name must not contain control characters.")
     return name
 
@@ -90,6 +91,10 @@ def validate_expiry(expires_at: int | None, now: int) -> int | None:
 def validate_project_id(project_id: str | None) -> str | None:
     if project_id is None:
         return None
-    if not project_id or len(project_id) > PROJECT_ID_MAX_LENGTH or not project_id.isprintable():
+    if (
+        not project_id
+        or len(project_id) > PROJECT_ID_MAX_LENGTH
+        or has_control_characters(project_id)
+    ):
         raise ValidationFailed(f"projectId must be 1-{PROJECT_ID_MAX_LENGTH} printable characters.")
     return project_id

@@ -6,18 +6,18 @@ from tokend.domain import ids
 from tokend.domain.accounts import (
     Team,
     User,
+    validate_display_name,
     validate_email,
     validate_slug,
     validate_username,
 )
-from tokend.domain.errors import Conflict, NotFound, ValidationFailed
+from tokend.domain.errors import Conflict, NotFound
 from tokend.domain.scopes import Scope
 from tokend.service.clock import Clock, system_clock
 from tokend.service.ports import UnitOfWork, UnitOfWorkFactory
 from tokend.service.tokens import IssuedToken, TokenService
 
 BOOTSTRAP_TOKEN_NAME = "bootstrap"
-NAME_MAX_LENGTH = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ class AdminService:
             id=ids.new_user_id(),
             username=username,
             email=validate_email(email) if email is not None else f"{username}@localhost",
-            name=_validate_display_name(name),
+            name=validate_display_name(name),
             created_at=self.clock(),
         )
         with self.uow(write=True) as uow:
@@ -59,7 +59,7 @@ class AdminService:
         team = Team(
             id=ids.new_team_id(),
             slug=slug,
-            name=_validate_display_name(name) or slug,
+            name=validate_display_name(name) or slug,
             created_at=now,
         )
         with self.uow(write=True) as uow:
@@ -88,11 +88,3 @@ def _user(uow: UnitOfWork, username: str) -> User:
     if user is None:
         raise NotFound(f"No user is named {username!r}.")
     return user
-
-
-def _validate_display_name(name: str | None) -> str | None:
-    if name is None:
-        return None
-    if not name.strip() or len(name) > NAME_MAX_LENGTH or not name.isprintable():
-        raise ValidationFailed(f"A name must be 1-{NAME_MAX_LENGTH} printable characters.")
-    return name

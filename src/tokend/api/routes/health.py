@@ -10,12 +10,21 @@ from tokend.models import Status
 router = APIRouter(tags=["Health"])
 
 
-@router.get("/healthz", response_model=Status, summary="The process is up")
+# HEAD too: load balancers often probe with it.
+@router.api_route(
+    "/healthz", methods=["GET", "HEAD"], response_model=Status, summary="The process is up"
+)
 async def healthz() -> Status:
     return Status()
 
 
-@router.get("/readyz", response_model=Status, responses=errors(), summary="The database answers")
+@router.api_route(
+    "/readyz",
+    methods=["GET", "HEAD"],
+    response_model=Status,
+    responses=errors(),
+    summary="The database answers",
+)
 def readyz(services: ServicesDep) -> Status:
     with services.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
