@@ -1,14 +1,17 @@
 """Repositories over SQLAlchemy Core: rows in, domain objects out."""
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, exists, func, insert, select, update
+from sqlalchemy import Connection, Select, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tokend.domain.accounts import Team, User
 from tokend.domain.scopes import Scope, ScopeType
 from tokend.domain.tokens import Origin, Token
 from tokend.storage.schema import memberships, teams, tokens, users
+
+T = TypeVar("T")
 
 
 class SqlTokenRepository:
@@ -19,12 +22,10 @@ class SqlTokenRepository:
         self._conn.execute(insert(tokens).values(**_token_row(token)))
 
     def get(self, token_id: str) -> Token | None:
-        row = self._conn.execute(select(tokens).where(tokens.c.id == token_id)).first()
-        return _token(row._mapping) if row else None
+        return _first(self._conn, select(tokens).where(tokens.c.id == token_id), _token)
 
     def get_by_digest(self, digest: bytes) -> Token | None:
-        row = self._conn.execute(select(tokens).where(tokens.c.digest == digest)).first()
-        return _token(row._mapping) if row else None
+        return _first(self._conn, select(tokens).where(tokens.c.digest == digest), _token)
 
     def newest_created_at(self, user_id: str) -> int | None:
         # Locking the user's row serialises token creation per user on PostgreSQL;
@@ -110,12 +111,10 @@ class SqlAccountRepository:
         )
 
     def get_user(self, user_id: str) -> User | None:
-        row = self._conn.execute(select(users).where(users.c.id == user_id)).first()
-        return User(**row._mapping) if row else None
+        return _first(self._conn, select(users).where(users.c.id == user_id), _user)
 
     def get_user_by_username(self, username: str) -> User | None:
-        row = self._conn.execute(select(users).where(users.c.username == username)).first()
-        return User(**row._mapping) if row else None
+        return _first(self._conn, select(users).where(users.c.username == username), _user)
 
     def add_team(self, team: Team) -> None:
         self._conn.execute(
@@ -125,12 +124,10 @@ class SqlAccountRepository:
         )
 
     def get_team(self, team_id: str) -> Team | None:
-        row = self._conn.execute(select(teams).where(teams.c.id == team_id)).first()
-        return Team(**row._mapping) if row else None
+        return _first(self._conn, select(teams).where(teams.c.id == team_id), _team)
 
     def get_team_by_slug(self, slug: str) -> Team | None:
-        row = self._conn.execute(select(teams).where(teams.c.slug == slug)).first()
-        return Team(**row._mapping) if row else None
+        return _first(self._conn, select(teams).where(teams.c.slug == slug), _team)
 
     def add_member(self, team_id: str, user_id: str, role: str, now: int) -> bool:
         if self.is_member(team_id, user_id):
@@ -151,6 +148,19 @@ class SqlAccountRepository:
             exists().where(memberships.c.team_id == team_id, memberships.c.user_id == user_id)
         )
         return bool(self._conn.execute(query).scalar())
+
+
+def _first(conn: Connection, query: Select[Any], make: Callable[[Any], T]) -> T | None:
+    row = conn.execute(query).first()
+    return make(row._mapping) if row else None
+
+
+def _user(row: Any) -> User:
+    return User(**row)
+
+
+def _team(row: Any) -> Team:
+    return Team(**row)
 
 
 def _live(user_id: str, team_id: str | None) -> list[Any]:

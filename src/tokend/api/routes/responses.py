@@ -19,8 +19,6 @@ _DESCRIPTIONS = {
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         status: {"model": ErrorResponse, "description": _DESCRIPTIONS[status]}
-        for status in (*statuses, 500, 503)
+        # Any request may carry an oversized body, fail unexpectedly or find the database down.
+        for status in (*statuses, 413, 500, 503)
     }
-
-
-AUTHENTICATED = (400, 401)

@@ -28,7 +28,7 @@ TeamParam = Annotated[str | None, Query(pattern=r"^[0-9A-Za-z_-]{1,64}$")]
 @router.post(
     "/v3/user/tokens",
     response_model=CreateTokenResponse,
-    responses=errors(400, 401, 403, 413),
+    responses=errors(400, 401, 403),
     summary="Create an auth token",
 )
 def create_token(
