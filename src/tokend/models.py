@@ -5,12 +5,22 @@ server's dependencies. Optional fields are omitted from the JSON, never sent as
 ``null``, as the Vercel API does.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_serializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    model_serializer,
+)
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core.core_schema import SerializerFunctionWrapHandler
+
+from tokend.domain.tokens import MAX_TIMESTAMP_MS
 
 Timestamp = Annotated[int, Field(ge=0, description="Milliseconds since the epoch.")]
 
@@ -67,12 +77,33 @@ class AuthToken(_Omitting):
     leaked_url: str | SkipJsonSchema[None] = None
 
 
+# Documented in the schema only: the domain checks these and words the errors.
+_NO_CONTROL_CHARACTERS: dict[str, Any] = {"pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$"}
+
+
+_NAME: dict[str, Any] = {"pattern": "^(?=.*\\S)[^\\x00-\\x1f\\x7f-\\x9f]*$"}
+
+
+def _integral_float_to_int(value: object) -> object:
+    # JSON has one number type: 1700000000000.0 is the same instant as 1700000000000.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Milliseconds = Annotated[StrictInt, BeforeValidator(_integral_float_to_int)]
+
+
 class CreateTokenRequest(WireModel):
-    name: StrictStr = Field(min_length=1, max_length=100)
-    expires_at: StrictInt | None = Field(
-        default=None, description="When the token stops working, ms since the epoch."
+    name: StrictStr = Field(min_length=1, max_length=100, json_schema_extra=_NAME)
+    expires_at: Milliseconds | None = Field(
+        default=None,
+        description="When the token stops working, ms since the epoch; must be in the future.",
+        json_schema_extra={"exclusiveMinimum": 0, "maximum": MAX_TIMESTAMP_MS},
     )
-    project_id: StrictStr | None = Field(default=None, min_length=1, max_length=256)
+    project_id: StrictStr | None = Field(
+        default=None, min_length=1, max_length=256, json_schema_extra=_NO_CONTROL_CHARACTERS
+    )
 
 
 class CreateTokenResponse(WireModel):

@@ -160,3 +160,11 @@ def test_since_pages_back_towards_the_newest(server: Server, alice: Account) -> 
         ).json()
         assert [t["id"] for t in newest["tokens"]] == [t["id"] for t in everything[0:2]]
         assert newest["pagination"]["prev"] is None
+
+
+def test_an_integral_json_float_is_an_integer_expiry(server: Server, alice: Account) -> None:
+    expires = now_ms() + 86_400_000
+    with server.client(alice.token) as api:
+        response = api.post("/v3/user/tokens", json={"name": "f", "expiresAt": float(expires)})
+    assert response.status_code == 200, response.text
+    assert response.json()["token"]["expiresAt"] == expires
