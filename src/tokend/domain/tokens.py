@@ -1,6 +1,6 @@
 """The token and its lifecycle: live, then expired, revoked or leaked."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 from tokend.domain.errors import ExpiredToken, LeakedToken, RevokedToken, ValidationFailed
@@ -60,9 +60,6 @@ class Token:
             raise RevokedToken("The token has been revoked.")
         if self.is_expired(now):
             raise ExpiredToken("The token has expired.")
-
-    def revoked(self, now: int) -> "Token":
-        return replace(self, revoked_at=now)
 
     def needs_activity_update(self, now: int, resolution_ms: int) -> bool:
         return now - self.active_at >= resolution_ms

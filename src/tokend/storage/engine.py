@@ -16,10 +16,6 @@ def normalize_url(url: str | URL) -> URL:
     return parsed
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def make_engine(url: str | URL) -> Engine:
     parsed = normalize_url(url)
     # Parameters are hidden from exception messages: they hold digests and names
