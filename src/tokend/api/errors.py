@@ -58,7 +58,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(400, "bad_request", _describe(exc.errors()))
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         # The path is not echoed: a secret pasted into a URL must not come back.
@@ -67,7 +67,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         return error_response(
             405,
             "method_unknown",
-            f"{request.method} is not allowed here.",
+            "This method is not allowed here; the Allow header lists those that are.",
             headers=dict(exc.headers or {}),
         )
     if exc.status_code == 413:
