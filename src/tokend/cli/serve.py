@@ -5,9 +5,10 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from tokend import __version__
 from tokend.api.http_protocol import JsonErrorHttpToolsProtocol
 from tokend.api.log_redaction import uvicorn_log_config
-from tokend.cli.output import errors_as_messages
+from tokend.cli.output import err_console, errors_as_messages
 from tokend.settings import Settings
 from tokend.storage.engine import make_engine
 from tokend.storage.migrate import ensure_current
@@ -29,12 +30,22 @@ def serve(
             ensure_current(engine)
         finally:
             engine.dispose()
+    host = host or settings.host
+    port = port if port is not None else settings.port
+    workers = workers or settings.workers
+    database = engine.url.render_as_string(hide_password=True)
+    err_console.print(
+        f"tokend {__version__}: database {database}, {workers} worker(s), http://{host}:{port}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
     uvicorn.run(
         "tokend.api.app:create_app",
         factory=True,
-        host=host or settings.host,
-        port=port if port is not None else settings.port,
-        workers=workers or settings.workers,
+        host=host,
+        port=port,
+        workers=workers,
         log_level=settings.log_level,
         log_config=uvicorn_log_config(),
         http=JsonErrorHttpToolsProtocol,
