@@ -29,16 +29,13 @@ from tokend.api.app import create_app
 from tokend.bootstrap import Services, bootstrap
 from tokend.domain.ids import new_token_id
 from tokend.domain.secret import SecretFormat
+from tokend.service.clock import system_clock as now_ms
 from tokend.settings import Settings
 from tokend.storage.migrate import upgrade
 
 MAX_BODY = 64 * 1024
 MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 LIFECYCLE_WORDS = ("expired", "revoked", "leaked")
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def create_token(api: httpx.Client, query: str = "", **body: Any) -> dict[str, Any]:

@@ -6,10 +6,7 @@ from typing import Any
 
 from tests.conftest import Account
 from tests.support import Server
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
+from tokend.service.clock import system_clock as now_ms
 
 
 def test_create_returns_the_secret_once_and_metadata(server: Server, alice: Account) -> None:

@@ -6,9 +6,9 @@ from typing import Any
 
 from uvicorn.config import LOGGING_CONFIG
 
-# Any tokend-shaped secret, whatever its prefix: a server whose prefix changed
-# still redacts secrets made under the old one.
-_SECRET = re.compile(r"[a-z][a-z0-9]{0,14}_[0-9A-Za-z]{36}(?![0-9A-Za-z])")
+from tokend.domain.secret import ANY_PREFIX_PATTERN
+
+_SECRET = re.compile(ANY_PREFIX_PATTERN + "(?![0-9A-Za-z])")
 REDACTED = "[REDACTED]"
 
 

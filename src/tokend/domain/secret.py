@@ -18,6 +18,10 @@ DEFAULT_PREFIX = "tkd_"
 SUFFIX_LENGTH = 4
 
 _PREFIX_RE = re.compile(r"[a-z][a-z0-9]{0,14}_")
+_BODY_PATTERN = f"[0-9A-Za-z]{{{RANDOM_LENGTH + CHECKSUM_LENGTH}}}"
+# A secret under any valid prefix, for redaction: a server whose prefix changed
+# must still recognise secrets made under the old one.
+ANY_PREFIX_PATTERN = _PREFIX_RE.pattern + _BODY_PATTERN
 _BASE62_INDEX = {char: value for value, char in enumerate(BASE62)}
 
 
@@ -50,7 +54,7 @@ class SecretFormat:
     @property
     def pattern(self) -> str:
         """A regular expression matching this format, for secret scanners."""
-        return rf"\b{re.escape(self.prefix)}[0-9A-Za-z]{{{RANDOM_LENGTH + CHECKSUM_LENGTH}}}\b"
+        return rf"\b{re.escape(self.prefix)}{_BODY_PATTERN}\b"
 
     def generate(self) -> str:
         random_part = "".join(secrets.choice(BASE62) for _ in range(RANDOM_LENGTH))

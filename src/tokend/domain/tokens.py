@@ -93,5 +93,8 @@ def validate_project_id(project_id: str | None) -> str | None:
         or len(project_id) > PROJECT_ID_MAX_LENGTH
         or has_control_characters(project_id)
     ):
-        raise ValidationFailed(f"projectId must be 1-{PROJECT_ID_MAX_LENGTH} printable characters.")
+        raise ValidationFailed(
+            f"projectId must be 1-{PROJECT_ID_MAX_LENGTH} characters, none of them control "
+            "characters."
+        )
     return project_id
