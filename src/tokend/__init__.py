@@ -1,5 +1,24 @@
-"""tokend: self-hosted personal access tokens, Vercel-API compatible."""
+"""tokend: self-hosted personal access tokens, Vercel-API compatible.
+
+``from tokend import Client`` gives the HTTP client. It is loaded on first use, so
+that the server's processes, which import this package too, do not pay for it.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from tokend.client import APIError, AsyncClient, Client, ClientError
+
+_CLIENT_NAMES = frozenset({"APIError", "AsyncClient", "Client", "ClientError"})
+
+__all__ = ["APIError", "AsyncClient", "Client", "ClientError", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLIENT_NAMES:
+        from tokend import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'tokend' has no attribute {name!r}")

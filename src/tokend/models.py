@@ -108,7 +108,8 @@ class CreateTokenRequest(WireModel):
 
 class CreateTokenResponse(WireModel):
     token: AuthToken
-    bearer_token: str = Field(description="The secret. Shown only in this response.")
+    # repr=False: a logged or printed response must not show the secret.
+    bearer_token: str = Field(description="The secret. Shown only in this response.", repr=False)
 
 
 class Pagination(WireModel):

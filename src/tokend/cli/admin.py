@@ -1,22 +1,30 @@
-"""``tokend admin``: operator commands that act on the database directly."""
+"""``tokend admin``: operator commands that act on the database directly.
+
+The server's modules are imported inside the commands, so that the token holders'
+commands (``tokend tokens ...``) start without loading SQLAlchemy and FastAPI.
+"""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tokend.api.convert import auth_token, auth_user
-from tokend.bootstrap import Services, bootstrap
-from tokend.cli.output import Format, FormatOption, console, errors_as_messages, render
-from tokend.domain.accounts import Team
-from tokend.storage.migrate import ensure_current
+from tokend.cli.output import Format, FormatOption, console, render, say
+
+if TYPE_CHECKING:
+    from tokend.bootstrap import Services
+    from tokend.domain.accounts import Team
 
 app = typer.Typer(help="Users and teams (operator side).", no_args_is_help=True)
 
 
 @contextmanager
-def _services() -> Iterator[Services]:
+def _services() -> Iterator["Services"]:
+    from tokend.bootstrap import bootstrap
+    from tokend.cli.operator_errors import errors_as_messages
+    from tokend.storage.migrate import ensure_current
+
     with errors_as_messages():
         services = bootstrap()
         try:
@@ -26,7 +34,7 @@ def _services() -> Iterator[Services]:
             services.close()
 
 
-def _team_json(team: Team) -> dict[str, object]:
+def _team_json(team: "Team") -> dict[str, object]:
     return {"id": team.id, "slug": team.slug, "name": team.name, "createdAt": team.created_at}
 
 
@@ -38,6 +46,8 @@ def create_user(
     fmt: Format = FormatOption,
 ) -> None:
     """Create a user and its first token (named 'bootstrap'); prints the token once."""
+    from tokend.api.convert import auth_token, auth_user
+
     with _services() as services:
         created = services.admin.create_user(username, email=email, name=name)
     user, issued = created.user, created.issued
@@ -45,7 +55,7 @@ def create_user(
     def text() -> None:
         console.print(f"Created user [bold]{user.username}[/] ({user.id}).")
         console.print("Their first token; it is shown only now, so store it safely:")
-        console.print(issued.secret, markup=False, highlight=False, soft_wrap=True)
+        say(issued.secret)
 
     render(
         fmt,
@@ -78,6 +88,8 @@ def create_team(
 @app.command("add-member")
 def add_member(slug: str, username: str, fmt: Format = FormatOption) -> None:
     """Add an existing user to a team."""
+    from tokend.api.convert import auth_user
+
     with _services() as services:
         team, user, added = services.admin.add_member(slug, username)
     message = "Added" if added else "Already a member:"

@@ -1,11 +1,8 @@
-"""``tokend db``: schema migrations."""
+"""``tokend db``: schema migrations (server modules imported inside, as in `admin`)."""
 
 import typer
 
-from tokend.cli.output import console, errors_as_messages
-from tokend.settings import Settings
-from tokend.storage import migrate
-from tokend.storage.engine import make_engine
+from tokend.cli.output import console
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -13,6 +10,11 @@ app = typer.Typer(help="Database schema.", no_args_is_help=True)
 @app.command()
 def upgrade() -> None:
     """Apply all migrations to the database in TOKEND_DATABASE_URL."""
+    from tokend.cli.operator_errors import errors_as_messages
+    from tokend.settings import Settings
+    from tokend.storage import migrate
+    from tokend.storage.engine import make_engine
+
     with errors_as_messages():
         engine = make_engine(Settings().database_url)
         try:

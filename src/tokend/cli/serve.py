@@ -1,17 +1,11 @@
-"""``tokend serve``: run the HTTP API on uvicorn."""
+"""``tokend serve``: run the HTTP API on uvicorn (server modules imported inside, as in `admin`)."""
 
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from tokend import __version__
-from tokend.api.http_protocol import JsonErrorHttpToolsProtocol
-from tokend.api.log_redaction import uvicorn_log_config
-from tokend.cli.output import err_console, errors_as_messages
-from tokend.settings import Settings
-from tokend.storage.engine import make_engine
-from tokend.storage.migrate import ensure_current
+from tokend.cli.output import say
 
 
 def serve(
@@ -22,6 +16,15 @@ def serve(
     ] = None,
 ) -> None:
     """Run the API server (creates and migrates an empty SQLite database)."""
+    import uvicorn
+
+    from tokend.api.http_protocol import JsonErrorHttpToolsProtocol
+    from tokend.api.log_redaction import uvicorn_log_config
+    from tokend.cli.operator_errors import errors_as_messages
+    from tokend.settings import Settings
+    from tokend.storage.engine import make_engine
+    from tokend.storage.migrate import ensure_current
+
     with errors_as_messages():
         settings = Settings()
         # Once here, before the workers start, so they never race to migrate.
@@ -34,11 +37,9 @@ def serve(
     port = port if port is not None else settings.port
     workers = workers or settings.workers
     database = engine.url.render_as_string(hide_password=True)
-    err_console.print(
+    say(
         f"tokend {__version__}: database {database}, {workers} worker(s), http://{host}:{port}",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
+        err=True,
     )
     uvicorn.run(
         "tokend.api.app:create_app",

@@ -1,0 +1,64 @@
+"""Times as people read and write them: "in 29 days", "30d", "2027-01-31"."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+_LIFETIME = re.compile(r"(\d{1,6})([mhdw])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+_SPANS: list[tuple[str, int]] = [  # unit, length in seconds; months and years approximate
+    ("year", 365 * 86400),
+    ("month", 30 * 86400),
+    ("day", 86400),
+    ("hour", 3600),
+    ("minute", 60),
+]
+
+
+def parse_expiry(text: str, now: datetime) -> datetime:
+    """An expiry from a lifetime (``90m``, ``12h``, ``30d``, ``2w``) or an ISO date/time.
+
+    A bare date means the start of that day, and a time without an offset is local
+    time, as people mean it when they type it.
+    """
+    text = text.strip()
+    if match := _LIFETIME.fullmatch(text):
+        amount, unit = int(match.group(1)), match.group(2)
+        expiry = now + timedelta(**{_UNITS[unit]: amount})
+    else:
+        try:
+            expiry = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                "use a lifetime such as 90m, 12h, 30d or 2w, or a date such as 2027-01-31"
+            ) from None
+        if expiry.tzinfo is None:
+            expiry = expiry.astimezone()  # naive: the local time zone
+    if expiry <= now:
+        raise ValueError("the expiry must be in the future")
+    return expiry
+
+
+def relative(ms: int | None, now: datetime, never: str = "never") -> str:
+    """``3 days ago``, ``in 29 days``, ``just now``; ``never`` for None."""
+    if ms is None:
+        return never
+    seconds = (ms / 1000) - now.timestamp()
+    span = abs(seconds)
+    if span < 60:
+        return "just now" if seconds <= 0 else "in less than a minute"
+    for unit, length in _SPANS:
+        if span >= length:
+            count = int(span // length)
+            amount = f"{count} {unit}{'s' if count != 1 else ''}"
+            return f"in {amount}" if seconds > 0 else f"{amount} ago"
+    raise AssertionError("unreachable: spans end at one minute")  # pragma: no cover
+
+
+def absolute(ms: int) -> str:
+    """The instant in UTC, to the minute: ``2026-12-25 18:00 UTC``."""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,200 @@
+"""``tokend tokens``: the logged-in user's tokens, over the HTTP API."""
+
+import re
+import sys
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tokend.cli import times
+from tokend.cli.output import (
+    Format,
+    FormatOption,
+    console,
+    err_console,
+    fail,
+    print_json,
+    say,
+)
+from tokend.cli.remote import logged_in
+from tokend.client import NotFound, PermissionDenied
+from tokend.domain.secret import ANY_PREFIX_PATTERN
+from tokend.models import AuthToken, TeamScope
+
+_SECRET = re.compile(ANY_PREFIX_PATTERN)
+
+app = typer.Typer(help="Your tokens: list, create, show, revoke.", no_args_is_help=True)
+
+
+def _token_id(value: str) -> str:
+    # A secret pasted where an id belongs would be echoed in errors and land in the
+    # server's access log; stop it here, before anything is sent.
+    if _SECRET.fullmatch(value.strip()):
+        raise typer.BadParameter(
+            "that is a token's secret, not its id; nothing was sent. "
+            "Ids are shown by 'tokend tokens ls'."
+        )
+    return value
+
+
+def _token_ids(values: list[str]) -> list[str]:
+    return [_token_id(value) for value in values]
+
+
+def _scope(token: AuthToken) -> str:
+    scopes = token.scopes or []
+    teams = [scope.team_id for scope in scopes if isinstance(scope, TeamScope)]
+    return f"team {teams[0]}" if teams else "user"
+
+
+def _expires(token: AuthToken, now: datetime) -> str:
+    text = times.relative(token.expires_at, now)
+    if token.expires_at is not None and token.expires_at <= now.timestamp() * 1000:
+        return f"expired {text}"
+    return text
+
+
+@app.command("ls")
+def list_tokens(
+    limit: Annotated[int | None, typer.Option(min=1, help="Show only the newest N tokens.")] = None,
+    fmt: Format = FormatOption,
+) -> None:
+    """List your tokens, newest first (every page)."""
+    with logged_in() as client:
+        tokens = list(client.tokens.list(limit))
+    if fmt is Format.JSON:
+        print_json([token.model_dump(mode="json", by_alias=True) for token in tokens])
+        return
+    if not tokens:
+        say("No tokens.")
+        return
+    now = times.now()
+    table = Table("name", "id", "scope", "created", "last used", "expires", box=None)
+    for token in tokens:
+        table.add_row(
+            token.name,
+            token.id,
+            _scope(token),
+            times.relative(token.created_at, now),
+            times.relative(token.active_at, now),
+            _expires(token, now),
+        )
+    console.print(table, highlight=False)
+
+
+def _expiry(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return times.parse_expiry(value, times.now())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--expires") from None
+
+
+@app.command("create")
+def create(
+    name: Annotated[str, typer.Argument(help="What the token is for, e.g. 'ci' or 'laptop'.")],
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            "--expires",
+            metavar="30d|12h|90m|YYYY-MM-DD",
+            help="Lifetime or date after which it stops working (default: never).",
+        ),
+    ] = None,
+    team: Annotated[
+        str | None, typer.Option("--team", metavar="ID_OR_SLUG", help="Make a team token.")
+    ] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", metavar="ID", help="Limit it to a project.")
+    ] = None,
+    fmt: Format = FormatOption,
+) -> None:
+    """Create a token and print its secret, which is shown only this once."""
+    expires_at = _expiry(expires)
+    team_id, slug = (team, None) if team and team.startswith("team_") else (None, team)
+    with logged_in() as client:
+        created = client.tokens.create(
+            name, expires_at=expires_at, team_id=team_id, slug=slug, project_id=project
+        )
+    if fmt is Format.JSON:
+        print_json(created.model_dump(mode="json", by_alias=True))
+        return
+    token = created.token
+    lifetime = (
+        f"expires {times.relative(token.expires_at, times.now())} "
+        f"({times.absolute(token.expires_at)})"
+        if token.expires_at is not None
+        else "never expires"
+    )
+    # Only the secret on stdout, so `tokend tokens create ci > file` keeps just it.
+    say(f"Created token {token.name!r} (id {token.id}, {_scope(token)}); it {lifetime}.", err=True)
+    print(created.bearer_token)
+    err_console.print(
+        "[bold yellow]Copy the secret now: it cannot be shown again.[/]", highlight=False
+    )
+
+
+@app.command("show")
+def show(
+    token_id: Annotated[str, typer.Argument(help="A token id, or 'current'.", callback=_token_id)],
+    fmt: Format = FormatOption,
+) -> None:
+    """One token's details."""
+    with logged_in() as client:
+        token = client.tokens.get(token_id)
+    if fmt is Format.JSON:
+        print_json(token.model_dump(mode="json", by_alias=True))
+        return
+    now = times.now()
+
+    def when(ms: int) -> str:
+        return f"{times.relative(ms, now)} ({times.absolute(ms)})"
+
+    table = Table(box=None, show_header=False)
+    rows = [
+        ("name", token.name),
+        ("id", token.id),
+        ("scope", _scope(token)),
+        ("secret", f"{token.prefix or ''}…{token.suffix or ''}"),
+        ("created", when(token.created_at)),
+        ("last used", when(token.active_at)),
+        ("expires", _expires(token, now) + (
+            f" ({times.absolute(token.expires_at)})" if token.expires_at is not None else ""
+        )),
+    ]  # fmt: skip
+    for key, value in rows:
+        table.add_row(f"[bold]{key}[/]", value)
+    console.print(table, highlight=False)
+
+
+@app.command("rm")
+def remove(
+    token_ids: Annotated[
+        list[str],
+        typer.Argument(metavar="ID", help="Token ids, or 'current'.", callback=_token_ids),
+    ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Revoke tokens. They stop working at once, everywhere."""
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("stdin is not a terminal, so nobody can confirm; pass --yes", usage=True)
+        one = len(token_ids) == 1
+        which, them = ("this token", "it") if one else (f"these {len(token_ids)} tokens", "them")
+        typer.confirm(f"Revoke {which}? Whatever uses {them} stops working at once", abort=True)
+    failed = 0
+    with logged_in() as client:
+        for token_id in token_ids:
+            try:
+                client.tokens.delete(token_id)
+            except (NotFound, PermissionDenied) as exc:
+                # This id only; anything else (a refused token, no server) ends the loop.
+                failed += 1
+                say(f"error: {token_id}: {exc}", err=True)
+            else:
+                say(f"Revoked {token_id}.")
+    if failed:
+        raise typer.Exit(1)

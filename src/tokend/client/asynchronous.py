@@ -1,0 +1,122 @@
+"""`AsyncClient`: the same API as `Client`, with ``await`` and ``async for``."""
+
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import TypeVar
+
+import anyio
+import httpx
+
+from tokend.client import calls
+from tokend.client.calls import MAX_PAGE_SIZE, Call, Expiry, TokenPages
+from tokend.client.connection import (
+    Wait,
+    headers,
+    request_arguments,
+    resolve_base_url,
+    resolve_token,
+    settle,
+)
+from tokend.client.retry import RetryPolicy
+from tokend.models import AuthToken, AuthUser, CreateTokenResponse
+
+T = TypeVar("T")
+
+
+class AsyncClient:
+    """A tokend server, over HTTP, for asyncio or trio programs. See `tokend.Client`."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = resolve_base_url(base_url)
+        self._retry = retry or RetryPolicy()
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers(resolve_token(token)),
+            timeout=timeout,
+            transport=transport,
+        )
+        self.tokens = AsyncTokens(self)
+
+    async def user(self) -> AuthUser:
+        """The user the token belongs to."""
+        return await self.send(calls.get_user())
+
+    async def send(self, call: Call[T]) -> T:
+        attempt = 1
+        while True:
+            outcome: httpx.Response | httpx.TransportError
+            try:
+                outcome = await self._http.request(**request_arguments(call))
+            except httpx.TransportError as exc:
+                outcome = exc
+            step = settle(call, outcome, attempt, self._retry, self.base_url)
+            if not isinstance(step, Wait):
+                return step
+            await anyio.sleep(step.seconds)
+            attempt += 1
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncClient(base_url={self.base_url!r})"
+
+
+class AsyncTokens:
+    """``client.tokens``: the caller's tokens."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def create(
+        self,
+        name: str,
+        expires_at: Expiry | None = None,
+        team_id: str | None = None,
+        project_id: str | None = None,
+        *,
+        slug: str | None = None,
+    ) -> CreateTokenResponse:
+        """A new token; its secret is in ``.bearer_token``, and only there."""
+        call = calls.create_token(
+            name, expires_at=expires_at, team_id=team_id, slug=slug, project_id=project_id
+        )
+        return await self._client.send(call)
+
+    def list(
+        self, limit: int | None = None, *, page_size: int = MAX_PAGE_SIZE
+    ) -> AsyncIterator[AuthToken]:
+        """Every token (or the newest ``limit``), newest first, fetching pages as needed."""
+        return self._walk(TokenPages(limit, page_size))
+
+    async def _walk(self, pages: TokenPages) -> AsyncIterator[AuthToken]:
+        while (call := pages.next_call()) is not None:
+            for token in pages.take(await self._client.send(call)):
+                yield token
+
+    async def get(self, token_id: str) -> AuthToken:
+        """One token's metadata; ``"current"`` is the client's own token."""
+        return await self._client.send(calls.get_token(token_id))
+
+    async def delete(self, token_id: str) -> str:
+        """Revoke a token (``"current"`` allowed); returns its id."""
+        return await self._client.send(calls.delete_token(token_id))

@@ -1,0 +1,153 @@
+"""The API's operations as plain data: what to send, and how to read the answer.
+
+`Client` and `AsyncClient` only differ in how they send; everything else lives here
+so the two cannot drift apart.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from time import time
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+from pydantic import BaseModel, ValidationError
+
+from tokend.client.errors import InvalidResponse
+from tokend.client.retry import Idempotency
+from tokend.models import (
+    AuthToken,
+    AuthUser,
+    CreateTokenResponse,
+    DeleteTokenResponse,
+    GetTokenResponse,
+    ListTokensResponse,
+    UserResponse,
+)
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+MAX_PAGE_SIZE = 100  # the server's upper bound for ?limit=
+
+Expiry = datetime | timedelta | int
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    method: str
+    path: str
+    read: Callable[[bytes], T]
+    idempotency: Idempotency
+    params: Mapping[str, str | int] | None = None
+    json: Mapping[str, Any] | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _reader(model: type[M], label: str) -> Callable[[bytes], M]:
+    def read(content: bytes) -> M:
+        try:
+            return model.model_validate_json(content)
+        except ValidationError:
+            raise InvalidResponse(
+                f"The answer to {label} is not what a tokend server sends; "
+                "is the URL that of a tokend server?"
+            ) from None
+
+    return read
+
+
+def _token_path(prefix: str, token_id: str) -> str:
+    # Quoted so that an id like "../x" stays one path segment.
+    return f"{prefix}/{quote(token_id, safe='')}"
+
+
+def get_user() -> Call[AuthUser]:
+    read = _reader(UserResponse, "GET /v2/user")
+    return Call("GET", "/v2/user", lambda body: read(body).user, Idempotency.SAFE)
+
+
+def expiry_ms(expires_at: Expiry) -> int:
+    """Milliseconds since the epoch, from an instant, a lifetime or milliseconds."""
+    if isinstance(expires_at, timedelta):
+        return round((time() + expires_at.total_seconds()) * 1000)
+    if isinstance(expires_at, datetime):
+        # A naive datetime is read as local time, as datetime.timestamp() does.
+        return round(expires_at.timestamp() * 1000)
+    return expires_at
+
+
+def create_token(
+    name: str,
+    *,
+    expires_at: Expiry | None = None,
+    team_id: str | None = None,
+    slug: str | None = None,
+    project_id: str | None = None,
+) -> Call[CreateTokenResponse]:
+    body: dict[str, Any] = {"name": name}
+    if expires_at is not None:
+        body["expiresAt"] = expiry_ms(expires_at)
+    if project_id is not None:
+        body["projectId"] = project_id
+    params = {
+        key: value for key, value in (("teamId", team_id), ("slug", slug)) if value is not None
+    }
+    return Call(
+        "POST",
+        "/v3/user/tokens",
+        _reader(CreateTokenResponse, "POST /v3/user/tokens"),
+        Idempotency.NONE,
+        params=params or None,
+        json=body,
+    )
+
+
+def get_token(token_id: str) -> Call[AuthToken]:
+    read = _reader(GetTokenResponse, "GET /v5/user/tokens/{id}")
+    path = _token_path("/v5/user/tokens", token_id)
+    return Call("GET", path, lambda body: read(body).token, Idempotency.SAFE)
+
+
+def delete_token(token_id: str) -> Call[str]:
+    read = _reader(DeleteTokenResponse, "DELETE /v3/user/tokens/{id}")
+    path = _token_path("/v3/user/tokens", token_id)
+    return Call("DELETE", path, lambda body: read(body).token_id, Idempotency.IDEMPOTENT)
+
+
+class TokenPages:
+    """Walks the token list page by page, newest first, following ``pagination.next``."""
+
+    def __init__(self, limit: int | None, page_size: int) -> None:
+        if limit is not None and limit < 0:
+            raise ValueError("limit must be 0 or more")
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        self._remaining = limit
+        self._page_size = page_size
+        self._until: int | None = None
+        self._done = limit == 0
+
+    def next_call(self) -> Call[ListTokensResponse] | None:
+        if self._done:
+            return None
+        size = self._page_size
+        if self._remaining is not None:
+            size = min(size, self._remaining)
+        params: dict[str, str | int] = {"limit": size}
+        if self._until is not None:
+            params["until"] = self._until
+        read = _reader(ListTokensResponse, "GET /v6/user/tokens")
+        return Call("GET", "/v6/user/tokens", read, Idempotency.SAFE, params=params)
+
+    def take(self, page: ListTokensResponse) -> list[AuthToken]:
+        tokens = page.tokens
+        if self._remaining is not None:
+            tokens = tokens[: self._remaining]
+            self._remaining -= len(tokens)
+        self._until = page.pagination.next
+        self._done = self._until is None or not tokens or self._remaining == 0
+        return tokens

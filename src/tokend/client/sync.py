@@ -1,0 +1,126 @@
+"""`Client`: the blocking client."""
+
+import time
+from collections.abc import Iterator
+from types import TracebackType
+from typing import TypeVar
+
+import httpx
+
+from tokend.client import calls
+from tokend.client.calls import MAX_PAGE_SIZE, Call, Expiry, TokenPages
+from tokend.client.connection import (
+    Wait,
+    headers,
+    request_arguments,
+    resolve_base_url,
+    resolve_token,
+    settle,
+)
+from tokend.client.retry import RetryPolicy
+from tokend.models import AuthToken, AuthUser, CreateTokenResponse
+
+T = TypeVar("T")
+
+
+class Client:
+    """A tokend server, over HTTP.
+
+    ``base_url`` and ``token`` default to ``TOKEND_URL`` and ``TOKEND_TOKEN``
+    (and the URL to ``http://127.0.0.1:8000``). Reads and deletes are retried on
+    429, 503 and connection errors; creates never are.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = resolve_base_url(base_url)
+        self._retry = retry or RetryPolicy()
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers=headers(resolve_token(token)),
+            timeout=timeout,
+            transport=transport,
+        )
+        self.tokens = Tokens(self)
+
+    def user(self) -> AuthUser:
+        """The user the token belongs to."""
+        return self.send(calls.get_user())
+
+    def send(self, call: Call[T]) -> T:
+        attempt = 1
+        while True:
+            outcome: httpx.Response | httpx.TransportError
+            try:
+                outcome = self._http.request(**request_arguments(call))
+            except httpx.TransportError as exc:
+                outcome = exc
+            step = settle(call, outcome, attempt, self._retry, self.base_url)
+            if not isinstance(step, Wait):
+                return step
+            time.sleep(step.seconds)
+            attempt += 1
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Client(base_url={self.base_url!r})"
+
+
+class Tokens:
+    """``client.tokens``: the caller's tokens."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def create(
+        self,
+        name: str,
+        expires_at: Expiry | None = None,
+        team_id: str | None = None,
+        project_id: str | None = None,
+        *,
+        slug: str | None = None,
+    ) -> CreateTokenResponse:
+        """A new token; its secret is in ``.bearer_token``, and only there."""
+        call = calls.create_token(
+            name, expires_at=expires_at, team_id=team_id, slug=slug, project_id=project_id
+        )
+        return self._client.send(call)
+
+    def list(
+        self, limit: int | None = None, *, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[AuthToken]:
+        """Every token (or the newest ``limit``), newest first, fetching pages as needed."""
+        return self._walk(TokenPages(limit, page_size))
+
+    def _walk(self, pages: TokenPages) -> Iterator[AuthToken]:
+        while (call := pages.next_call()) is not None:
+            yield from pages.take(self._client.send(call))
+
+    def get(self, token_id: str) -> AuthToken:
+        """One token's metadata; ``"current"`` is the client's own token."""
+        return self._client.send(calls.get_token(token_id))
+
+    def delete(self, token_id: str) -> str:
+        """Revoke a token (``"current"`` allowed); returns its id."""
+        return self._client.send(calls.delete_token(token_id))
