@@ -5,11 +5,15 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from tokend.domain.digest import Digester
+from tokend.service.activity import ActivityRecorder
 from tokend.service.admin import AdminService
 from tokend.service.authentication import Authenticator
+from tokend.service.cache import VerificationCache
+from tokend.service.ports import RevocationFeed
 from tokend.service.tokens import TokenService
 from tokend.settings import Settings
 from tokend.storage.engine import make_engine
+from tokend.storage.revocation_feed import revocation_feed
 from tokend.storage.unit_of_work import SqlUnitOfWorkFactory
 
 
@@ -20,9 +24,22 @@ class Services:
     authenticator: Authenticator
     tokens: TokenService
     admin: AdminService
+    revocations: RevocationFeed
+
+    def start(self) -> None:
+        """Start what a serving process runs in the background: the revocation feed
+        (before the first request) and the activeAt writer."""
+        cache = self.authenticator.cache
+        self.revocations.start(on_revoked=cache.invalidate, on_gap=cache.clear)
+        self.authenticator.activity.start()
 
     def close(self) -> None:
-        self.engine.dispose()
+        """Write pending activeAt updates, stop the background threads, close the pool."""
+        try:
+            self.authenticator.activity.close()
+            self.revocations.close()
+        finally:
+            self.engine.dispose()
 
 
 def bootstrap(settings: Settings | None = None) -> Services:
@@ -30,7 +47,18 @@ def bootstrap(settings: Settings | None = None) -> Services:
     engine = make_engine(settings.database_url)
     uow = SqlUnitOfWorkFactory(engine)
     digester = Digester(settings.pepper_bytes)
-    tokens = TokenService(uow=uow, secret_format=settings.secret_format, digester=digester)
+    cache = VerificationCache(settings.cache_size, ttl_s=settings.cache_ttl_s)
+    activity = ActivityRecorder(
+        uow,
+        resolution_ms=settings.active_at_resolution_s * 1000,
+        interval_s=settings.active_at_flush_s,
+    )
+    tokens = TokenService(
+        uow=uow,
+        secret_format=settings.secret_format,
+        digester=digester,
+        revoked=cache.invalidate,
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -38,8 +66,10 @@ def bootstrap(settings: Settings | None = None) -> Services:
             uow=uow,
             secret_format=settings.secret_format,
             digester=digester,
-            active_at_resolution_ms=settings.active_at_resolution_s * 1000,
+            cache=cache,
+            activity=activity,
         ),
         tokens=tokens,
         admin=AdminService(uow=uow, tokens=tokens),
+        revocations=revocation_feed(engine),
     )

@@ -25,6 +25,19 @@ class Settings(BaseSettings):
     active_at_resolution_s: int = Field(
         default=60, ge=1, description="activeAt is written at most once per token per this."
     )
+    cache_size: int = Field(
+        default=50_000,
+        ge=0,
+        description="Tokens each process keeps verified in memory (0: no cache).",
+    )
+    cache_ttl_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="A cached token is re-read after this; revocations act at once anyway.",
+    )
+    active_at_flush_s: float = Field(
+        default=1.0, gt=0, description="How often pending activeAt updates are written."
+    )
     host: str = Field(default="127.0.0.1", description="Address `tokend serve` listens on.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `tokend serve` uses.")
     workers: int = Field(default=1, ge=1, le=64, description="Worker processes of serve.")

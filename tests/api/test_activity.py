@@ -34,3 +34,26 @@ def test_active_at_is_coalesced_per_window(
 
         time.sleep(1.1)
         assert active_at(node, secret) > first
+
+
+def test_pending_active_at_is_written_on_sigterm(
+    database_url: str, alice: Account, tmp_path: Path
+) -> None:
+    # Flushes an hour apart: only the graceful shutdown can write this use.
+    env = {"TOKEND_ACTIVE_AT_RESOLUTION_S": "1", "TOKEND_ACTIVE_AT_FLUSH_S": "3600"}
+    node = Server(database_url=database_url, log_path=tmp_path / "a.log", env=env, workers=2)
+    with node:
+        with node.client(alice.token) as api:
+            made = api.post("/v3/user/tokens", json={"name": "last use"}).json()
+        time.sleep(1.1)
+        used = active_at(node, made["bearerToken"])  # noted in memory, not yet written
+        assert used > made["token"]["createdAt"]
+        node.stop()  # SIGTERM to uvicorn, which passes it on to its workers
+        assert node.process is not None
+        assert node.process.returncode == 0
+
+    again = Server(database_url=database_url, log_path=tmp_path / "b.log")
+    with again, again.client(alice.token) as api:
+        listed = api.get("/v6/user/tokens", params={"limit": 100}).json()["tokens"]
+    stored = next(token for token in listed if token["id"] == made["token"]["id"])
+    assert stored["activeAt"] == used

@@ -545,6 +545,10 @@ def test_database_unreachable_then_back(backend: str, tmp_path: Path) -> None:
         ):
             assert api.get("/v2/user").status_code == 200
             allow(False)
+            # The token is cached, but a node that cannot hear of revocations stops
+            # trusting its cache within a second.
+            assert_error(wait_for_status(api, "/v2/user", 503, seconds=5), 503,
+                         "service_unavailable")  # fmt: skip
             for response in (
                 api.get("/v2/user"),
                 api.get("/v6/user/tokens"),

@@ -29,13 +29,13 @@ def test_fresh_database_bootstrap_and_serve(backend: str, tmp_path: Path) -> Non
             refused = tokend(url, "admin", "create-user", "alice")
             assert refused.returncode == 1
             assert refused.stderr.strip().splitlines() == [
-                "error: The database schema is at revision none but this tokend needs 0001. "
+                "error: The database schema is at revision none but this tokend needs 0002. "
                 "Run 'tokend db upgrade' to migrate it."
             ]
             upgraded = tokend(url, "db", "upgrade")
             assert upgraded.returncode == 0, upgraded.stderr
-            assert "upgraded from empty to 0001" in upgraded.stdout
-            assert "already at revision 0001" in tokend(url, "db", "upgrade").stdout
+            assert "upgraded from empty to 0002" in upgraded.stdout
+            assert "already at revision 0002" in tokend(url, "db", "upgrade").stdout
 
         created = tokend(url, "admin", "create-user", "alice", "--email", "a@example.com",
                          "--name", "Alice Liddell", "--format", "json")  # fmt: skip

@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services = bootstrap(settings)
         try:
             ensure_current(services.engine)
+            services.start()
             app.state.services = services
             yield
         finally:

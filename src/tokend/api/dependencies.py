@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from tokend.bootstrap import Services
 from tokend.domain.principal import Principal
@@ -13,17 +14,25 @@ from tokend.domain.principal import Principal
 bearer = HTTPBearer(auto_error=False, description="A tokend token: `tkd_...`")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: FastAPI would run a plain def in the thread pool, a hop on every request.
     services: Services = request.app.state.services
     return services
 
 
-def get_principal(
+async def get_principal(
     services: Annotated[Services, Depends(get_services)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
+    authenticator = services.authenticator
     secret = credentials.credentials if credentials else None
-    return services.authenticator.authenticate(secret)
+    digest = authenticator.digest_of(secret)
+    # A cache hit is answered right here on the event loop; only a miss, which reads
+    # the database, is worth the hop to a worker thread.
+    principal = authenticator.cached(digest)
+    if principal is None:
+        principal = await run_in_threadpool(authenticator.load, secret or "", digest)
+    return principal
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

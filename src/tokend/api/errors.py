@@ -84,13 +84,22 @@ def payload_too_large(max_bytes: int) -> JSONResponse:
     )
 
 
+def authentication_challenge(exc: AuthenticationError) -> tuple[str, dict[str, str]]:
+    """The error code and the ``WWW-Authenticate`` header (RFC 6750) of a 401."""
+    if isinstance(exc, MissingToken):
+        return "missing_token", {"WWW-Authenticate": REALM}
+    return "invalid_token", {"WWW-Authenticate": f'{REALM}, error="invalid_token"'}
+
+
+def authentication_failed(exc: AuthenticationError) -> JSONResponse:
+    code, headers = authentication_challenge(exc)
+    return error_response(401, code, str(exc), headers)
+
+
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     message = str(exc)
-    if isinstance(exc, MissingToken):
-        return error_response(401, "missing_token", message, {"WWW-Authenticate": REALM})
     if isinstance(exc, AuthenticationError):
-        challenge = f'{REALM}, error="invalid_token"'
-        return error_response(401, "invalid_token", message, {"WWW-Authenticate": challenge})
+        return authentication_failed(exc)
     if isinstance(exc, Forbidden):
         return error_response(403, "forbidden", message)
     if isinstance(exc, NotFound):
@@ -102,20 +111,16 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     return await _unexpected(_, exc)
 
 
-def _is_unavailable(exc: Exception) -> bool:
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether a database error means "unreachable" (503) rather than a bug (500)."""
     if isinstance(exc, PoolTimeout | OperationalError):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
-async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    if not _is_unavailable(exc):
-        return await _unexpected(request, exc)
+def database_unavailable(method: str, path: str, exc: BaseException) -> JSONResponse:
     log.warning(
-        "database unavailable on %s %s: %s",
-        request.method,
-        request.url.path,
-        type(exc.__cause__ or exc).__name__,
+        "database unavailable on %s %s: %s", method, path, type(exc.__cause__ or exc).__name__
     )
     return error_response(
         503,
@@ -123,6 +128,12 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         "The database is unreachable. Retry in a few seconds.",
         headers={"Retry-After": "5"},
     )
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not is_unavailable(exc):
+        return await _unexpected(request, exc)
+    return database_unavailable(request.method, request.url.path, exc)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

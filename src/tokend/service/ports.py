@@ -1,5 +1,6 @@
 """What the service layer needs from storage, as protocols the storage layer fulfils."""
 
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -13,6 +14,10 @@ class TokenRepository(Protocol):
     def get(self, token_id: str) -> Token | None: ...
 
     def get_by_digest(self, digest: bytes) -> Token | None: ...
+
+    def get_with_owner(self, digest: bytes) -> tuple[Token, User] | None:
+        """The token with this digest and its user, in one round trip."""
+        ...
 
     def newest_created_at(self, user_id: str) -> int | None:
         """The newest ``created_at`` of the user's tokens, serialising creators of that user."""
@@ -42,7 +47,10 @@ class TokenRepository(Protocol):
 
     def revoke(self, token_id: str, now: int) -> bool: ...
 
-    def touch(self, token_id: str, now: int, stale_before: int) -> bool: ...
+    def touch_many(self, used_at: Mapping[str, int], resolution_ms: int) -> int:
+        """Move activeAt forward for each token last written a window or more before its
+        use; returns how many rows were written."""
+        ...
 
 
 class AccountRepository(Protocol):
@@ -82,4 +90,18 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, write: bool = False) -> UnitOfWork: ...
+    def __call__(self, *, write: bool = False, one_read: bool = False) -> UnitOfWork:
+        """A transaction; ``one_read``: the block runs a single query, so the storage may
+        skip the transaction altogether."""
+        ...
+
+
+class RevocationFeed(Protocol):
+    """Tells this process about revocations made by any process sharing the database."""
+
+    def start(self, on_revoked: Callable[[str], None], on_gap: Callable[[], None]) -> None:
+        """Call ``on_revoked(token_id)`` for each revocation from now on, and ``on_gap()``
+        whenever some may have been missed (a lost connection), from a background thread."""
+        ...
+
+    def close(self) -> None: ...

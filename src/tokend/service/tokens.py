@@ -1,5 +1,6 @@
 """Token use cases: create, list, get, revoke."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tokend.domain import ids
@@ -58,12 +59,19 @@ class TeamRef:
         return self.team_id is not None or self.slug is not None
 
 
+def _nobody_to_tell(_token_id: str) -> None:
+    pass
+
+
 @dataclass(frozen=True, slots=True)
 class TokenService:
     uow: UnitOfWorkFactory
     secret_format: SecretFormat
     digester: Digester
     clock: Clock = system_clock
+    # Called after a revocation commits: this process's cache forgets the token at
+    # once; the others hear of it through the revocation feed.
+    revoked: Callable[[str], None] = _nobody_to_tell
 
     def issue(
         self,
@@ -175,6 +183,7 @@ class TokenService:
             if not uow.tokens.revoke(target, self.clock()):
                 raise _not_found()
             uow.commit()
+        self.revoked(target)
         return target
 
     @staticmethod

@@ -1,17 +1,42 @@
 """Repositories over SQLAlchemy Core: rows in, domain objects out."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Select, exists, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from tokend.domain.accounts import Team, User
 from tokend.domain.scopes import Scope, ScopeType
 from tokend.domain.tokens import Origin, Token
-from tokend.storage.schema import memberships, teams, tokens, users
+from tokend.storage.schema import memberships, teams, token_revocations, tokens, users
 
 T = TypeVar("T")
+
+REVOCATION_CHANNEL = "tokend_revocations"
+# Long enough for any poller that is alive to have read a revocation; a poller that
+# slept longer sees the gap in the sequence and drops its whole cache.
+REVOCATION_LOG_KEEP_MS = 3_600_000
+
+
+# Built once: every cache miss runs it, and building a SELECT costs more Python time
+# than the indexed look-up costs the database.
+_TOKEN_WITH_OWNER = (
+    select(tokens, *[column.label(f"owner_{column.name}") for column in users.c])
+    .join(users, users.c.id == tokens.c.user_id)
+    .where(tokens.c.digest == bindparam("digest"))
+)
 
 
 class SqlTokenRepository:
@@ -26,6 +51,14 @@ class SqlTokenRepository:
 
     def get_by_digest(self, digest: bytes) -> Token | None:
         return _first(self._conn, select(tokens).where(tokens.c.digest == digest), _token)
+
+    def get_with_owner(self, digest: bytes) -> tuple[Token, User] | None:
+        row = self._conn.execute(_TOKEN_WITH_OWNER, {"digest": digest}).first()
+        if row is None:
+            return None
+        values = row._mapping
+        user = User(**{column.name: values[f"owner_{column.name}"] for column in users.c})
+        return _token(values), user
 
     def newest_created_at(self, user_id: str) -> int | None:
         # Locking the user's row serialises token creation per user on PostgreSQL;
@@ -84,15 +117,42 @@ class SqlTokenRepository:
             )
             .values(revoked_at=now)
         )
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        self._announce_revocation(token_id, now)
+        return True
 
-    def touch(self, token_id: str, now: int, stale_before: int) -> bool:
-        result = self._conn.execute(
-            update(tokens)
-            .where(tokens.c.id == token_id, tokens.c.active_at < stale_before)
-            .values(active_at=now)
+    def _announce_revocation(self, token_id: str, now: int) -> None:
+        # In the revoking transaction: the log row and the notification exist exactly
+        # when the revocation does (PostgreSQL delivers NOTIFY at commit).
+        self._conn.execute(insert(token_revocations).values(token_id=token_id, revoked_at=now))
+        self._conn.execute(
+            delete(token_revocations).where(
+                token_revocations.c.revoked_at < now - REVOCATION_LOG_KEEP_MS
+            )
         )
-        return result.rowcount == 1
+        if self._conn.dialect.name == "postgresql":
+            self._conn.execute(
+                text("SELECT pg_notify(:channel, :token_id)"),
+                {"channel": REVOCATION_CHANNEL, "token_id": token_id},
+            )
+
+    def touch_many(self, used_at: Mapping[str, int], resolution_ms: int) -> int:
+        if not used_at:
+            return 0
+        # Conditional, so every process that saw a stale activeAt may ask, and still
+        # at most one write lands per token per window.
+        statement = (
+            update(tokens)
+            .where(
+                tokens.c.id == bindparam("b_id"),
+                tokens.c.active_at <= bindparam("b_used_at") - resolution_ms,
+            )
+            .values(active_at=bindparam("b_used_at"))
+        )
+        params = [{"b_id": token_id, "b_used_at": at} for token_id, at in used_at.items()]
+        result = self._conn.execute(statement, params)
+        return max(result.rowcount, 0)
 
 
 class SqlAccountRepository:

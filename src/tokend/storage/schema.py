@@ -5,6 +5,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     String,
@@ -71,4 +72,16 @@ tokens = Table(
     # createdAt is the paging cursor; unique per user so that a page boundary
     # never falls between two tokens of the same millisecond.
     Index("ix_tokens_user_id_created_at", "user_id", "created_at", unique=True),
+)
+
+# Every revocation, in commit order, for a while: SQLite processes poll it to drop
+# revoked tokens from their caches (PostgreSQL nodes are told by NOTIFY as well).
+# AUTOINCREMENT: a seq is never reused, even after pruning, so a poller cannot miss one.
+token_revocations = Table(
+    "token_revocations",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("token_id", String(40), nullable=False),
+    Column("revoked_at", BigInteger, nullable=False),
+    sqlite_autoincrement=True,
 )

@@ -14,16 +14,22 @@ class SqlUnitOfWork:
     tokens: TokenRepository
     accounts: AccountRepository
 
-    def __init__(self, engine: Engine, *, write: bool = False) -> None:
+    def __init__(self, engine: Engine, *, write: bool = False, one_read: bool = False) -> None:
         self._engine = engine
         self._write = write
+        self._one_read = one_read
         self._conn: Connection | None = None
 
     def __enter__(self) -> Self:
         conn = self._engine.connect()
         if self._write:
             conn.execution_options(**{WRITE_OPTION: True})
-        conn.begin()
+        if self._one_read and conn.dialect.name == "postgresql":
+            # One SELECT needs no transaction: autocommit saves the BEGIN and ROLLBACK
+            # round trips on the verification path. (SQLite's BEGIN costs no round trip.)
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            conn.begin()
         self._conn = conn
         self.tokens = SqlTokenRepository(conn)
         self.accounts = SqlAccountRepository(conn)
@@ -37,7 +43,8 @@ class SqlUnitOfWork:
     ) -> None:
         assert self._conn is not None
         try:
-            self._conn.rollback()
+            if self._conn.in_transaction():
+                self._conn.rollback()
         finally:
             self._conn.close()
             self._conn = None
@@ -51,5 +58,5 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, write=write)
+    def __call__(self, *, write: bool = False, one_read: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, write=write, one_read=one_read)

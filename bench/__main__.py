@@ -1,0 +1,75 @@
+"""Every benchmark, one table: ``python -m bench`` (``bench/run`` installs what it needs).
+
+1. hot verify (cache hit) against the floor, in-process;
+2. HTTP GET /v2/user: tokend serve against the FastAPI ceiling and django-rest-knox;
+3. cold verify (cache miss) with 1,000,000 tokens, SQLite and PostgreSQL;
+4. list latency, first and deep page, for a user with 10,000 tokens;
+5. revocation propagation between two nodes on one PostgreSQL.
+
+``--quick`` runs each one small, to check that they work (figures mean little then).
+"""
+
+import argparse
+import os
+import platform
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from types import FrameType
+
+from bench import cold_verify, hot_verify, http_throughput, list_latency, propagation
+from bench.report import Row, print_table
+from bench.servers import BenchError, progress
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+
+
+def run(quick: bool) -> list[Row]:
+    table: list[Row] = []
+    progress("1/5 hot verify")
+    table += hot_verify.rows(hot_verify.measure(rounds=20 if quick else 200))
+    progress("2/5 HTTP throughput")
+    table += http_throughput.rows(
+        http_throughput.measure(rounds=1, seconds=1) if quick else http_throughput.measure()
+    )
+    progress("3/5 cold verify")
+    table += cold_verify.rows(cold_verify.measure(20_000 if quick else 1_000_000))
+    progress("4/5 list latency")
+    table += list_latency.rows(list_latency.measure(calls=50 if quick else 500))
+    progress("5/5 revocation propagation")
+    table += propagation.rows(propagation.measure(trials=10 if quick else 100))
+    return table
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    del frame
+    raise SystemExit(128 + signum)  # unwinds, so servers stop and databases are dropped
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small runs, to check the setup")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop)
+    started = time.monotonic()
+    try:
+        table = run(args.quick)
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    minutes = (time.monotonic() - started) / 60
+    print_table(table, f"tokend benchmarks on {machine()}, {minutes:.0f} min")
+    return 0 if all(row.met is not False for row in table) else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Load from a separate process: wrk (Debian package ``wrk``), and its report parsed."""
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from bench.servers import BenchError, Target, log_tail
+
+INSTALL_HINT = "wrk is not installed; install it with: apt-get install -y wrk"
+
+_REQUESTS_PER_S = re.compile(r"^Requests/sec:\s+([0-9.]+)\s*$", re.MULTILINE)
+_TOTAL = re.compile(r"^\s*(\d+) requests in ", re.MULTILINE)
+_NON_2XX = re.compile(r"^\s*Non-2xx or 3xx responses:\s+(\d+)\s*$", re.MULTILINE)
+# wrk prints this line only when some count is non-zero.
+_SOCKET_ERRORS = re.compile(r"^\s*Socket errors: .*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    # One wrk thread: wrk shares the 2 cores with the servers, and a second thread
+    # would mostly take CPU from them. 32 connections keep both workers busy.
+    threads: int = 1
+    connections: int = 32
+    seconds: int = 5  # wrk takes whole seconds
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests_per_s: float
+    requests: int
+
+
+def require_wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        raise BenchError(INSTALL_HINT)
+    return path
+
+
+def run_wrk(target: Target, load: LoadSettings) -> WrkResult:
+    """Load one target; any non-2xx answer or timeout fails the benchmark."""
+    command = [
+        require_wrk(),
+        f"-t{load.threads}",
+        f"-c{load.connections}",
+        f"-d{load.seconds}s",
+    ]
+    for name, value in target.headers.items():
+        command += ["-H", f"{name}: {value}"]
+    command.append(target.url)
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=load.seconds + 60)
+    if finished.returncode != 0:
+        raise BenchError(f"wrk against {target.name} failed:\n{finished.stderr}{finished.stdout}")
+    try:
+        return parse(target.name, finished.stdout)
+    except BenchError as error:
+        # The server's own log usually says why it answered what it did.
+        raise BenchError(f"{error}\n{target.name} log:\n{log_tail(target.log)}") from None
+
+
+def parse(name: str, report: str) -> WrkResult:
+    rate = _REQUESTS_PER_S.search(report)
+    total = _TOTAL.search(report)
+    if rate is None or total is None:
+        raise BenchError(f"unreadable wrk report for {name}:\n{report}")
+    # wrk counts 4xx and 5xx here (3xx are let through; the readiness check in
+    # bench/servers.py refuses a redirect before any load is sent).
+    non_2xx = _NON_2XX.search(report)
+    if non_2xx is not None and int(non_2xx.group(1)) > 0:
+        raise BenchError(f"{name} answered {non_2xx.group(1)} non-2xx responses:\n{report}")
+    # Any socket error is a request without a proper answer: even gunicorn's sync
+    # workers, which close every connection, announce it and cause none.
+    if _SOCKET_ERRORS.search(report) is not None:
+        raise BenchError(f"{name}: wrk saw socket errors:\n{report}")
+    if int(total.group(1)) == 0:
+        raise BenchError(f"{name} answered no request at all:\n{report}")
+    return WrkResult(float(rate.group(1)), int(total.group(1)))

@@ -1,0 +1,158 @@
+"""The verification cache: digest to principal, bounded, dropped on revocation.
+
+Entries are keyed by digest, never by secret, so a memory dump shows no secret.
+Tokens are cached whatever their state: revoked and expired are final states, so a
+cached dead token answers as quickly as a live one and costs the database nothing.
+Digests no token has are remembered too (briefly, in their own smaller LRU), so
+one unknown secret sent again and again reaches the database once per interval.
+
+Revocation is the one change that must reach every process at once: the revocation
+feed calls `invalidate`. Anything else a principal holds (the user's name, email)
+is refreshed after ``ttl_s``.
+
+A hit takes no lock: it is one dict look-up and a flag set (atomic under the GIL).
+Eviction is CLOCK, an approximation of LRU: the hand passes over entries in insertion
+order, sparing (and unmarking) those used since it last passed, so recently used
+tokens stay while the cold ones go.
+"""
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tokend.domain.principal import Principal
+
+_FOREVER = 2**63
+
+
+@dataclass(slots=True)
+class CacheEntry:
+    principal: Principal
+    stale_at: int  # ms since the epoch: re-read from the database after this
+    # When the token stops authenticating: its expiry, or 0 if revoked or leaked.
+    live_until: int
+    active_due: int  # when the next use must move activeAt
+    used: bool = False  # set by each hit; CLOCK spares used entries once
+    # Before this instant (in ns, the unit of the C clock) a hit is the whole answer:
+    # one comparison on the hot path.
+    plain_until_ns: int = 0
+
+    def __post_init__(self) -> None:
+        self.plain_until_ns = min(self.stale_at, self.live_until, self.active_due) * 1_000_000
+
+
+class VerificationCache:
+    def __init__(
+        self,
+        size: int,
+        *,
+        ttl_s: float = 300.0,
+        negative_size: int | None = None,
+        negative_ttl_s: float = 30.0,
+    ) -> None:
+        self.size = size
+        self.ttl_ms = round(ttl_s * 1000)
+        self.negative_size = size // 4 + 1 if negative_size is None else negative_size
+        self.negative_ttl_ms = round(negative_ttl_s * 1000)
+        self._entries: OrderedDict[bytes, CacheEntry] = OrderedDict()
+        self._unknown: OrderedDict[bytes, int] = OrderedDict()
+        self._digest_by_id: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+        # Bumped by every invalidation: a look-up that started before one may have read
+        # the token before its revocation, so its result must not be cached.
+        self._generation = 0
+        # The entry as stored, stale or not, and not marked used: for the hot path,
+        # which checks `CacheEntry.plain_until` itself and falls back to `get`. The
+        # dict's own bound method, so a hit costs no Python-level call here.
+        self.peek: Callable[[bytes], CacheEntry | None] = self._entries.get
+
+    @property
+    def enabled(self) -> bool:
+        return self.size > 0
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, digest: bytes, now: int) -> CacheEntry | None:
+        """The entry for ``digest``, or None on a miss (never cached, evicted or stale)."""
+        entry = self._entries.get(digest)
+        if entry is None or entry.stale_at <= now:
+            return None
+        entry.used = True
+        return entry
+
+    def is_known_unknown(self, digest: bytes, now: int) -> bool:
+        until = self._unknown.get(digest)
+        return until is not None and until > now
+
+    def put(self, principal: Principal, now: int, resolution_ms: int, generation: int) -> None:
+        """Cache a principal loaded (at ``now``) while the cache was at ``generation``."""
+        if not self.enabled:
+            return
+        token = principal.token
+        dead = token.revoked_at is not None or token.leaked_at is not None
+        entry = CacheEntry(
+            principal=principal,
+            stale_at=now + self.ttl_ms,
+            live_until=0 if dead else (token.expires_at or _FOREVER),
+            active_due=token.active_at + resolution_ms,
+        )
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._unknown.pop(token.digest, None)
+            if token.digest not in self._entries:
+                while len(self._entries) >= self.size:
+                    self._evict_one()
+            self._entries[token.digest] = entry
+            self._digest_by_id[token.id] = token.digest
+
+    def put_unknown(self, digest: bytes, now: int, generation: int) -> None:
+        if not self.enabled or self.negative_size <= 0:
+            return
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._unknown[digest] = now + self.negative_ttl_ms
+            self._unknown.move_to_end(digest)
+            while len(self._unknown) > self.negative_size:
+                self._unknown.popitem(last=False)
+
+    def used_now(self, entry: CacheEntry, principal: Principal, resolution_ms: int) -> None:
+        """activeAt moved: keep the newer principal, due again a window later."""
+        entry.principal = principal
+        entry.active_due = principal.token.active_at + resolution_ms
+        entry.plain_until_ns = min(entry.stale_at, entry.live_until, entry.active_due) * 1_000_000
+
+    def invalidate(self, token_id: str) -> None:
+        """Forget a token (it was revoked), wherever the revocation happened."""
+        with self._lock:
+            self._generation += 1
+            digest = self._digest_by_id.pop(token_id, None)
+            if digest is not None:
+                self._entries.pop(digest, None)
+
+    def clear(self) -> None:
+        """Forget everything: revocations may have been missed (a lost feed connection)."""
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+            self._unknown.clear()
+            self._digest_by_id.clear()
+
+    def _evict_one(self) -> None:
+        # CLOCK: the oldest entry goes unless used since the hand last passed; then it
+        # is unmarked and moved behind the others, for the next pass to decide.
+        while True:
+            digest, entry = next(iter(self._entries.items()))
+            if not entry.used:
+                del self._entries[digest]
+                self._digest_by_id.pop(entry.principal.token.id, None)
+                return
+            entry.used = False
+            self._entries.move_to_end(digest)
