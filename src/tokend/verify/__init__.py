@@ -6,10 +6,11 @@ It brings tokend's verification along: the cache, revocations heard from every
 tokend node within a second, and activeAt kept up to date.
 """
 
+from tokend.api.bearer import bearer_secret
 from tokend.domain.errors import AuthenticationError, InvalidToken, MissingToken
 from tokend.verify.asgi import BearerAuthMiddleware
 from tokend.verify.dependency import require_token
-from tokend.verify.verifier import VerifiedToken, Verifier, bearer_secret
+from tokend.verify.verifier import VerifiedToken, Verifier
 
 __all__ = [
     "AuthenticationError",

@@ -6,10 +6,11 @@ from fastapi import HTTPException, Request
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from tokend.api.bearer import bearer_secret
 from tokend.api.errors import authentication_challenge, is_unavailable
 from tokend.domain.errors import AuthenticationError
 from tokend.verify.asgi import STATE_KEY
-from tokend.verify.verifier import VerifiedToken, Verifier, bearer_secret
+from tokend.verify.verifier import VerifiedToken, Verifier
 
 
 def require_token(verifier: Verifier) -> Callable[[Request], Awaitable[VerifiedToken]]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from anyio import to_thread
 
+from tokend.api.bearer import bearer_secret
 from tokend.bootstrap import Services, bootstrap
 from tokend.domain.accounts import User
 from tokend.domain.errors import MissingToken
@@ -15,8 +16,6 @@ from tokend.domain.principal import Principal
 from tokend.domain.scopes import Scope
 from tokend.settings import Settings
 from tokend.storage.migrate import ensure_current
-
-BEARER = "bearer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,16 +34,6 @@ class VerifiedToken:
         token = principal.token
         return cls(principal.user, token.id, token.name, token.scope, token.project_id,
                    token.expires_at)  # fmt: skip
-
-
-def bearer_secret(authorization: str | None) -> str | None:
-    """The secret in an ``Authorization: Bearer <secret>`` header, or None."""
-    if not authorization:
-        return None
-    scheme, _, secret = authorization.partition(" ")
-    if scheme.lower() != BEARER:
-        return None
-    return secret.strip() or None
 
 
 class Verifier:
