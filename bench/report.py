@@ -32,4 +32,5 @@ def print_table(rows: Sequence[Row], title: str) -> None:
         table.add_row(row.section if row.section != section else "", row.measure, row.figure,
                       row.goal, met)  # fmt: skip
         section = row.section
-    Console().print(table, highlight=False)
+    # Wide enough for the table whatever the terminal (or a file) is.
+    Console(width=140).print(table, highlight=False)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy import delete, text
 
+from tests.support import eventually
 from tokend.bootstrap import Services, bootstrap
 from tokend.domain.errors import RevokedToken
 from tokend.settings import Settings
@@ -21,15 +22,6 @@ def other(database_url: str) -> Iterator[Services]:
     services.start()
     yield services
     services.close()
-
-
-def eventually(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def rejects(services: Services, secret: str) -> Callable[[], bool]:

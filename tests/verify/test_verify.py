@@ -1,8 +1,7 @@
 """`tokend.verify` inside another service: a FastAPI app on a real uvicorn server,
 verifying tokens that a real `tokend serve` issues and revokes, on both databases."""
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -11,7 +10,7 @@ import pytest
 from fastapi import Depends, FastAPI, Request
 
 from tests.conftest import Account
-from tests.support import Server, serving
+from tests.support import Server, eventually, serving
 from tokend.bootstrap import Services
 from tokend.verify import BearerAuthMiddleware, VerifiedToken, Verifier, require_token
 
@@ -134,12 +133,3 @@ def test_a_revocation_by_tokend_reaches_the_resource_server(
 
     assert eventually(lambda: get(resource.guarded + "/whoami", secret).status_code == 401)
     assert get(resource.dependency + "/whoami", secret).status_code == 401
-
-
-def eventually(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True

@@ -10,6 +10,7 @@ token, it is written at most once per token per window.
 import logging
 import threading
 
+from tokend.service.background import BackgroundThread
 from tokend.service.ports import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -25,8 +26,7 @@ class ActivityRecorder:
         self._pending: dict[str, int] = {}
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = BackgroundThread("tokend-activity", self._run)
 
     def record(self, token_id: str, now: int) -> None:
         with self._lock:
@@ -58,23 +58,18 @@ class ActivityRecorder:
             return written
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="tokend-activity", daemon=True)
-            self._thread.start()
+        self._thread.start()
 
     def close(self) -> None:
         """Stop the thread and write what is left."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._thread.stop()
         try:
             self.flush()
         except Exception:
             logger.exception("could not write the last activeAt updates")
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
+    def _run(self, stopping: threading.Event) -> None:
+        while not stopping.wait(self.interval_s):
             try:
                 self.flush()
             except Exception:

@@ -17,6 +17,7 @@ import psycopg
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import DBAPIError
 
+from tokend.service.background import BackgroundThread
 from tokend.service.ports import RevocationFeed
 from tokend.storage.repository import REVOCATION_CHANNEL
 from tokend.storage.schema import token_revocations
@@ -27,37 +28,30 @@ POLL_INTERVAL_S = 0.2
 RECONNECT_DELAY_S = 1.0
 
 
-class _Worker:
-    """A daemon thread running ``body`` until `close`."""
-
-    name = "tokend-revocations"
+class _Feed:
+    """A feed on a background thread; subclasses say what it does there (`_run`)."""
 
     def __init__(self) -> None:
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = BackgroundThread("tokend-revocations", self._run)
         self._on_revoked: Callable[[str], None] = lambda _token_id: None
         self._on_gap: Callable[[], None] = lambda: None
 
     def start(self, on_revoked: Callable[[str], None], on_gap: Callable[[], None]) -> None:
         self._on_revoked, self._on_gap = on_revoked, on_gap
         self._prepare()
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._thread.stop()
 
     def _prepare(self) -> None:
         """Runs in `start`, before the thread: what must hold from the first request on."""
 
-    def _run(self) -> None:
+    def _run(self, stopping: threading.Event) -> None:
         raise NotImplementedError
 
 
-class SqlitePollingFeed(_Worker):
+class SqlitePollingFeed(_Feed):
     def __init__(self, engine: Engine, interval_s: float = POLL_INTERVAL_S) -> None:
         super().__init__()
         self._engine = engine
@@ -84,15 +78,15 @@ class SqlitePollingFeed(_Worker):
         if rows:
             self._last_seq = rows[-1].seq
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
+    def _run(self, stopping: threading.Event) -> None:
+        while not stopping.wait(self.interval_s):
             try:
                 self.poll()
             except DBAPIError:
                 logger.warning("cannot read the revocation log; retrying", exc_info=True)
 
 
-class PostgresListenFeed(_Worker):
+class PostgresListenFeed(_Feed):
     def __init__(self, engine: Engine, wait_s: float = 0.5) -> None:
         super().__init__()
         # psycopg wants a libpq URL: the SQLAlchemy one without "+psycopg".
@@ -115,8 +109,8 @@ class PostgresListenFeed(_Worker):
         conn.execute(f"LISTEN {REVOCATION_CHANNEL}")
         return conn
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def _run(self, stopping: threading.Event) -> None:
+        while not stopping.is_set():
             try:
                 if self._conn is None:
                     self._conn = self._connect()
@@ -131,7 +125,7 @@ class PostgresListenFeed(_Worker):
                 self._on_gap()
                 logger.warning("revocation listener lost its connection; reconnecting")
                 self._drop_connection()
-                self._stop.wait(RECONNECT_DELAY_S)
+                stopping.wait(RECONNECT_DELAY_S)
         self._drop_connection()
 
     def _drop_connection(self) -> None:
