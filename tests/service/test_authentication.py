@@ -41,12 +41,22 @@ def services(tmp_path: Path) -> Iterator[Services]:
     services.close()
 
 
-@pytest.fixture
-def statements(services: Services) -> Iterator[StatementCounter]:
+def count_statements(services: Services) -> StatementCounter:
+    """Counts every statement SQLite itself runs, however it was sent (the hot look-up
+    uses the driver's cursor directly, below SQLAlchemy's events)."""
     counter = StatementCounter()
-    event.listen(services.engine, "before_cursor_execute", counter)
-    yield counter
-    event.remove(services.engine, "before_cursor_execute", counter)
+    services.engine.dispose()  # new connections, each traced from its start
+
+    @event.listens_for(services.engine, "connect")
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(counter)
+
+    return counter
+
+
+@pytest.fixture
+def statements(services: Services) -> StatementCounter:
+    return count_statements(services)
 
 
 @pytest.fixture
@@ -83,20 +93,25 @@ def test_a_cache_hit_costs_no_database_round_trip(
     services: Services, secret: str, statements: StatementCounter
 ) -> None:
     first = services.authenticator.authenticate(secret)
-    assert statements.count == 2  # BEGIN, then token and user in one query
+    after_miss = statements.count
+    assert after_miss > 0
     for _ in range(100):
         assert services.authenticator.authenticate(secret) == first
-    assert statements.count == 2
+    assert statements.count == after_miss
 
 
 def test_an_unknown_secret_is_looked_up_once(
     services: Services, statements: StatementCounter
 ) -> None:
     unknown = SecretFormat().generate()
+    with pytest.raises(UnknownToken):
+        services.authenticator.authenticate(unknown)
+    after_miss = statements.count
+    assert after_miss > 0
     for _ in range(50):
         with pytest.raises(UnknownToken):
             services.authenticator.authenticate(unknown)
-    assert statements.count == 2
+    assert statements.count == after_miss
 
 
 def test_without_a_cache_every_verification_reads_the_database(
@@ -107,11 +122,13 @@ def test_without_a_cache_every_verification_reads_the_database(
     )
     upgrade(services.engine)
     secret = services.admin.create_user("bob").issued.secret
-    counter = StatementCounter()
-    event.listen(services.engine, "before_cursor_execute", counter)
-    for _ in range(5):
+    counter = count_statements(services)
+    services.authenticator.authenticate(secret)
+    per_call = counter.count
+    assert per_call > 0
+    for _ in range(4):
         services.authenticator.authenticate(secret)
-    assert counter.count == 5 * 2
+    assert counter.count == 5 * per_call
     services.close()
 
 

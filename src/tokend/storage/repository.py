@@ -1,6 +1,7 @@
 """Repositories over SQLAlchemy Core: rows in, domain objects out."""
 
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -15,6 +16,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 
 from tokend.domain.accounts import Team, User
@@ -39,6 +41,15 @@ _TOKEN_WITH_OWNER = (
 )
 
 
+_TOKEN_WITH_OWNER_NAMES = tuple(column.name for column in _TOKEN_WITH_OWNER.selected_columns)
+
+
+@functools.cache
+def _driver_sql(dialect: Dialect) -> tuple[str, bool]:
+    compiled = _TOKEN_WITH_OWNER.compile(dialect=dialect)
+    return str(compiled), bool(compiled.positional)
+
+
 class SqlTokenRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -53,12 +64,30 @@ class SqlTokenRepository:
         return _first(self._conn, select(tokens).where(tokens.c.digest == digest), _token)
 
     def get_with_owner(self, digest: bytes) -> tuple[Token, User] | None:
-        row = self._conn.execute(_TOKEN_WITH_OWNER, {"digest": digest}).first()
+        try:
+            row = self._fetch_with_owner(digest)
+        except self._conn.dialect.loaded_dbapi.Error:
+            # Again through SQLAlchemy, so that a failure is seen as it would have been:
+            # wrapped (a 503 for a lost database), and a dropped connection's pool discarded.
+            row = self._conn.execute(_TOKEN_WITH_OWNER, {"digest": digest}).first()
         if row is None:
             return None
-        values = row._mapping
+        values = dict(zip(_TOKEN_WITH_OWNER_NAMES, row, strict=True))
         user = User(**{column.name: values[f"owner_{column.name}"] for column in users.c})
         return _token(values), user
+
+    def _fetch_with_owner(self, digest: bytes) -> Sequence[Any] | None:
+        # Every cache miss runs this, so it goes straight to the driver's cursor with
+        # SQL compiled once per dialect: SQLAlchemy's execution and result machinery
+        # would cost as much again as the database takes to answer.
+        sql, positional = _driver_sql(self._conn.dialect)
+        cursor = self._conn.connection.cursor()
+        try:
+            cursor.execute(sql, (digest,) if positional else {"digest": digest})
+            row: Sequence[Any] | None = cursor.fetchone()
+        finally:
+            cursor.close()
+        return row
 
     def newest_created_at(self, user_id: str) -> int | None:
         # Locking the user's row serialises token creation per user on PostgreSQL;
