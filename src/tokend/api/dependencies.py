@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from tokend.api.bearer import bearer_secret
 from tokend.bootstrap import Services
 from tokend.domain.principal import Principal
+from tokend.service.authentication import Authenticator
 
 
 async def get_services(request: Request) -> Services:
@@ -20,17 +21,22 @@ async def get_services(request: Request) -> Services:
     return services
 
 
-async def get_principal(request: Request) -> Principal:
-    authenticator = request.app.state.services.authenticator
-    secret = bearer_secret(request.headers.get("authorization"))
+async def authenticate(authenticator: Authenticator, secret: str | None) -> Principal:
+    """For async code (routes, `tokend.verify`): a cache hit is answered right here on
+    the event loop; only a miss, which reads the database, hops to a worker thread."""
     digest = authenticator.digest_of(secret)
-    # A cache hit is answered right here on the event loop; only a miss, which reads
-    # the database, is worth the hop to a worker thread.
-    principal: Principal | None = authenticator.cached(digest)
+    principal = authenticator.cached(digest)
     if principal is not None:
         return principal
     loaded: Principal = await run_in_threadpool(authenticator.load, secret or "", digest)
     return loaded
+
+
+async def get_principal(request: Request) -> Principal:
+    services: Services = request.app.state.services
+    return await authenticate(
+        services.authenticator, bearer_secret(request.headers.get("authorization"))
+    )
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -46,11 +46,11 @@ def login(
     else asked for without echo.
     """
     with client_errors():
-        server = url or os.environ.get(URL_VARIABLE) or DEFAULT_URL
         token = _read_token().strip()
         if not token:
             fail("no token given; paste one at the prompt or pipe it on stdin")
-        with Client(server, token) as client:
+        # Client falls back to TOKEND_URL, then the default, as --url's help says.
+        with Client(url, token) as client:
             user = client.user()
             current = _current_token(client)
             server = client.base_url

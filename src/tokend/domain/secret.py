@@ -60,20 +60,29 @@ class SecretFormat:
         random_part = "".join(secrets.choice(BASE62) for _ in range(RANDOM_LENGTH))
         return self.prefix + random_part + encode_checksum(random_part)
 
+    def check_shape(self, candidate: str) -> str:
+        """Return ``candidate`` if its length and prefix are right, else raise
+        MalformedSecret: the cheap part of `check`, which bounds what gets hashed."""
+        if len(candidate) != self.length or not candidate.startswith(self.prefix):
+            raise _malformed()
+        return candidate
+
     def check(self, candidate: str) -> str:
         """Return ``candidate`` if it is a well-formed secret, else raise MalformedSecret.
 
         Costs no I/O, so it runs before any database access.
         """
-        if len(candidate) != self.length or not candidate.startswith(self.prefix):
-            raise MalformedSecret("The token is not a valid tokend token.")
-        body = candidate[len(self.prefix) :]
+        body = self.check_shape(candidate)[len(self.prefix) :]
         if any(char not in _BASE62_INDEX for char in body):
-            raise MalformedSecret("The token is not a valid tokend token.")
+            raise _malformed()
         random_part, checksum = body[:RANDOM_LENGTH], body[RANDOM_LENGTH:]
         if not secrets.compare_digest(encode_checksum(random_part), checksum):
-            raise MalformedSecret("The token is not a valid tokend token.")
+            raise _malformed()
         return candidate
 
     def suffix(self, secret: str) -> str:
         return secret[-SUFFIX_LENGTH:]
+
+
+def _malformed() -> MalformedSecret:
+    return MalformedSecret("The token is not a valid tokend token.")

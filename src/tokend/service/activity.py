@@ -30,8 +30,12 @@ class ActivityRecorder:
 
     def record(self, token_id: str, now: int) -> None:
         with self._lock:
-            if self._pending.get(token_id, 0) < now:
-                self._pending[token_id] = now
+            self._keep_latest(token_id, now)
+
+    def _keep_latest(self, token_id: str, at: int) -> None:
+        # Under self._lock.
+        if self._pending.get(token_id, 0) < at:
+            self._pending[token_id] = at
 
     @property
     def pending(self) -> int:
@@ -52,8 +56,7 @@ class ActivityRecorder:
                 # The database is away: keep the uses for the next try rather than lose them.
                 with self._lock:
                     for token_id, at in batch.items():
-                        if self._pending.get(token_id, 0) < at:
-                            self._pending[token_id] = at
+                        self._keep_latest(token_id, at)
                 raise
             return written
 

@@ -39,6 +39,10 @@ class CacheEntry:
     plain_until_ns: int = 0
 
     def __post_init__(self) -> None:
+        self.settle()
+
+    def settle(self) -> None:
+        """Recompute `plain_until_ns` after a deadline moved."""
         self.plain_until_ns = min(self.stale_at, self.live_until, self.active_due) * 1_000_000
 
 
@@ -127,7 +131,7 @@ class VerificationCache:
         """activeAt moved: keep the newer principal, due again a window later."""
         entry.principal = principal
         entry.active_due = principal.token.active_at + resolution_ms
-        entry.plain_until_ns = min(entry.stale_at, entry.live_until, entry.active_due) * 1_000_000
+        entry.settle()
 
     def invalidate(self, token_id: str) -> None:
         """Forget a token (it was revoked), wherever the revocation happened."""

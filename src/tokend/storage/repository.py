@@ -60,9 +60,6 @@ class SqlTokenRepository:
     def get(self, token_id: str) -> Token | None:
         return _first(self._conn, select(tokens).where(tokens.c.id == token_id), _token)
 
-    def get_by_digest(self, digest: bytes) -> Token | None:
-        return _first(self._conn, select(tokens).where(tokens.c.digest == digest), _token)
-
     def get_with_owner(self, digest: bytes) -> tuple[Token, User] | None:
         try:
             row = self._fetch_with_owner(digest)

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from anyio import to_thread
-
 from tokend.api.bearer import bearer_secret
+from tokend.api.dependencies import authenticate
 from tokend.bootstrap import Services, bootstrap
 from tokend.domain.accounts import User
 from tokend.domain.errors import MissingToken
@@ -59,12 +58,7 @@ class Verifier:
 
     async def averify(self, secret: str | None) -> VerifiedToken:
         """`verify` for async code: a cache hit is answered at once, a miss in a thread."""
-        authenticator = self._running().authenticator
-        digest = authenticator.digest_of(secret)
-        principal = authenticator.cached(digest)
-        if principal is None:
-            principal = await to_thread.run_sync(authenticator.load, secret or "", digest)
-        return VerifiedToken.of(principal)
+        return VerifiedToken.of(await authenticate(self._running().authenticator, secret))
 
     def require(self, authorization: str | None) -> VerifiedToken:
         """`verify` for an ``Authorization`` header value."""
