@@ -47,6 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # declared as something else is still refused.
         strict_content_type=False,
     )
+    # Added first, so it runs inside the body limit (a GET may still declare a body).
+    app.add_middleware(user.CachedUserShortcut)
     app.add_middleware(BodyLimitMiddleware)
     install_error_handlers(app)
     # Matched in this order: the hottest path, GET /v2/user, first.

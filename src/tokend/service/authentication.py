@@ -52,19 +52,26 @@ class Authenticator:
             object.__setattr__(self, name, value)
 
     def authenticate(self, secret: str | None) -> Principal:
-        # The common case is written out here rather than through digest_of (and
-        # SecretFormat.check_shape), cached and Digester.digest: each Python-level call
-        # saved is a visible share of a hit, otherwise a SHA-256, a dict look-up and one
-        # comparison.
-        if secret and len(secret) == self._length and secret.startswith(self._prefix):
-            digest = self._hash(secret.encode()).digest()
-            entry = self._peek(digest)
-            if entry is not None and self._now_ns() < entry.plain_until_ns:
-                entry.used = True
-                return entry.principal
+        principal = self.hit(secret)
+        if principal is not None:
+            return principal
         digest = self.digest_of(secret)
         principal = self.cached(digest)
         return principal if principal is not None else self.load(secret or "", digest)
+
+    def hit(self, secret: str | None) -> Principal | None:
+        """The principal if the secret is a cached token with nothing due (no expiry,
+        no activeAt write); None for everything else, errors included, which
+        `authenticate` then works out. Never raises, never does I/O."""
+        # Written out rather than through digest_of (and SecretFormat.check_shape),
+        # cached and Digester.digest: each Python-level call saved is a visible share
+        # of a hit, otherwise a SHA-256, a dict look-up and one comparison.
+        if secret and len(secret) == self._length and secret.startswith(self._prefix):
+            entry = self._peek(self._hash(secret.encode()).digest())
+            if entry is not None and self._now_ns() < entry.plain_until_ns:
+                entry.used = True
+                return entry.principal
+        return None
 
     def digest_of(self, secret: str | None) -> bytes:
         """The digest to look up; only the shape (length, prefix) is checked here, which
