@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from tokend.domain.digest import Digester
 from tokend.service.activity import ActivityRecorder
 from tokend.service.admin import AdminService
+from tokend.service.audit import AuditService
 from tokend.service.authentication import Authenticator
 from tokend.service.cache import VerificationCache
 from tokend.service.ports import RevocationFeed
@@ -24,6 +25,7 @@ class Services:
     authenticator: Authenticator
     tokens: TokenService
     admin: AdminService
+    audit: AuditService
     revocations: RevocationFeed
 
     def start(self) -> None:
@@ -71,5 +73,6 @@ def bootstrap(settings: Settings | None = None) -> Services:
         ),
         tokens=tokens,
         admin=AdminService(uow=uow, tokens=tokens),
+        audit=AuditService(uow=uow),
         revocations=revocation_feed(engine),
     )

@@ -131,6 +131,34 @@ class DeleteTokenResponse(WireModel):
     token_id: str
 
 
+class AuditEvent(_Omitting):
+    id: str
+    type: str = Field(
+        description="token.created, token.revoked, token.rotated, token.leaked or "
+        "auth.rate_limited."
+    )
+    created_at: Timestamp
+    token_id: str | SkipJsonSchema[None] = None
+    token: AuthToken | SkipJsonSchema[None] = Field(
+        default=None, description="The token's metadata right after the event."
+    )
+    actor_token_id: str | SkipJsonSchema[None] = Field(
+        default=None, description="The token that made the request, if one did."
+    )
+    ip: str | SkipJsonSchema[None] = None
+    user_agent: str | SkipJsonSchema[None] = None
+
+
+class EventPagination(WireModel):
+    count: int = Field(description="Number of events in this page.")
+    next: int | None = Field(description="Pass as `until` for the next, older page.")
+
+
+class ListEventsResponse(WireModel):
+    events: list[AuditEvent]
+    pagination: EventPagination
+
+
 class AuthUser(WireModel):
     id: str
     email: str

@@ -165,3 +165,25 @@ def test_an_integral_json_float_is_an_integer_expiry(server: Server, alice: Acco
         response = api.post("/v3/user/tokens", json={"name": "f", "expiresAt": float(expires)})
     assert response.status_code == 200, response.text
     assert response.json()["token"]["expiresAt"] == expires
+
+
+def test_rotation_swaps_the_secret_at_once(server: Server, alice: Account) -> None:
+    with server.client(alice.token) as api:
+        made = api.post("/v3/user/tokens", json={"name": "rotate-me"}).json()
+    with server.client(made["bearerToken"]) as old:
+        assert old.get("/v2/user").status_code == 200  # cached in the server now
+        response = old.post("/v3/user/tokens/current/rotate")
+        assert response.status_code == 200
+        body = response.json()
+        assert set(body) == {"token", "bearerToken"}
+        assert body["token"]["name"] == "rotate-me"
+        assert body["token"]["scopes"][0]["type"] == "user"
+        assert body["token"]["id"] != made["token"]["id"]
+        rejected = old.get("/v2/user")
+        assert rejected.status_code == 401
+        assert rejected.json()["error"]["message"] == "The token has been revoked."
+    with server.client(body["bearerToken"]) as new:
+        assert new.get("/v5/user/tokens/current").json()["token"]["id"] == body["token"]["id"]
+    with server.client(alice.token) as api:
+        assert api.post(f"/v3/user/tokens/{made['token']['id']}/rotate").status_code == 404
+        assert api.post("/v3/user/tokens/nonexistent/rotate").status_code == 404

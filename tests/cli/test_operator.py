@@ -9,6 +9,9 @@ from pathlib import Path
 import httpx
 
 from tests.support import Server, database, free_port
+from tokend.storage.migrate import head_revision
+
+HEAD = head_revision()
 
 
 def tokend(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -29,13 +32,13 @@ def test_fresh_database_bootstrap_and_serve(backend: str, tmp_path: Path) -> Non
             refused = tokend(url, "admin", "create-user", "alice")
             assert refused.returncode == 1
             assert refused.stderr.strip().splitlines() == [
-                "error: The database schema is at revision none but this tokend needs 0002. "
+                f"error: The database schema is at revision none but this tokend needs {HEAD}. "
                 "Run 'tokend db upgrade' to migrate it."
             ]
             upgraded = tokend(url, "db", "upgrade")
             assert upgraded.returncode == 0, upgraded.stderr
-            assert "upgraded from empty to 0002" in upgraded.stdout
-            assert "already at revision 0002" in tokend(url, "db", "upgrade").stdout
+            assert f"upgraded from empty to {HEAD}" in upgraded.stdout
+            assert f"already at revision {HEAD}" in tokend(url, "db", "upgrade").stdout
 
         created = tokend(url, "admin", "create-user", "alice", "--email", "a@example.com",
                          "--name", "Alice Liddell", "--format", "json")  # fmt: skip
@@ -88,7 +91,7 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'errors.db'}"
     assert tokend(url, "admin", "create-user", "carol").returncode == 0
     cases = {
-        ("admin", "create-user", "carol"): "error: A user named 'carol' already exists.",
+        ("admin", "create-user", "carol"): "error: An account named 'carol' already exists.",
         ("admin", "create-user", "Bad Name"): "error: Invalid username",
         ("admin", "create-team", "acme", "--owner", "nobody"): "error: No user is named",
         ("admin", "add-member", "nope", "carol"): "error: No team has the slug 'nope'.",

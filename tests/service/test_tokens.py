@@ -1,43 +1,13 @@
 """The token use cases on a real SQLite database, with a clock the test controls."""
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from tokend.bootstrap import Services, bootstrap
-from tokend.domain.errors import NotFound
+from tests.service.conftest import FROZEN
+from tokend.bootstrap import Services
+from tokend.domain.errors import Forbidden, NotFound
 from tokend.domain.principal import Principal
-from tokend.service.tokens import TokenService
-from tokend.settings import Settings
-from tokend.storage.migrate import upgrade
-
-FROZEN = 1_800_000_000_000
-
-
-@pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    services = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'svc.db'}"))
-    upgrade(services.engine)
-    yield services
-    services.close()
-
-
-@pytest.fixture
-def frozen(services: Services) -> TokenService:
-    """The token service with time stopped: every token is made in the same millisecond."""
-    return TokenService(
-        uow=services.tokens.uow,
-        secret_format=services.tokens.secret_format,
-        digester=services.tokens.digester,
-        clock=lambda: FROZEN,
-    )
-
-
-@pytest.fixture
-def principal(services: Services) -> Principal:
-    created = services.admin.create_user("alice")
-    return services.authenticator.authenticate(created.issued.secret)
+from tokend.domain.scopes import ScopeType
+from tokend.service.tokens import TeamRef, TokenService
 
 
 def test_tokens_of_one_millisecond_get_distinct_cursors(
@@ -77,3 +47,49 @@ def test_issued_token_repr_hides_the_secret(services: Services, principal: Princ
     issued = services.tokens.create(principal, name="quiet")
     assert issued.secret not in repr(issued)
     assert issued.secret not in str(issued)
+
+
+def test_rotation_keeps_name_scope_project_and_lifetime(
+    services: Services, frozen: TokenService, principal: Principal
+) -> None:
+    lifetime = 30 * 86_400_000
+    old = frozen.create(
+        principal, name="deploy", expires_at=FROZEN + lifetime, project_id="prj_1"
+    ).token
+    new = frozen.rotate(principal, old.id)
+    assert new.token.id != old.id
+    assert (new.token.name, new.token.scope, new.token.project_id) == ("deploy", old.scope, "prj_1")
+    assert new.token.expires_at is not None
+    assert new.token.expires_at - FROZEN == lifetime
+    with pytest.raises(NotFound):
+        frozen.get(principal, old.id)
+    assert services.authenticator.authenticate(new.secret).token.id == new.token.id
+
+
+def test_rotating_current_rotates_the_calling_token(
+    services: Services, principal: Principal
+) -> None:
+    issued = services.tokens.rotate(principal, "current")
+    assert issued.token.name == principal.token.name
+    assert issued.token.expires_at is None
+    with pytest.raises(NotFound):
+        services.tokens.rotate(principal, "current")  # already rotated away
+
+
+def test_rotation_of_a_team_token_needs_membership(
+    services: Services, principal: Principal
+) -> None:
+    team = services.admin.create_team("crew", owner="alice")
+    made = services.tokens.create(principal, name="crew", team=TeamRef(team_id=team.id))
+    rotated = services.tokens.rotate(principal, made.token.id)
+    assert rotated.token.scope.type is ScopeType.TEAM
+    assert rotated.token.team_id == team.id
+
+
+def test_a_service_token_cannot_manage_tokens(services: Services) -> None:
+    service = services.admin.create_service("billing")
+    caller = services.authenticator.authenticate(service.issued.secret)
+    with pytest.raises(Forbidden, match="introspect"):
+        services.tokens.create(caller, name="nope")
+    with pytest.raises(Forbidden):
+        services.tokens.rotate(caller, "current")

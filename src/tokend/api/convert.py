@@ -1,8 +1,10 @@
 """Domain objects to wire models."""
 
 from tokend.domain.accounts import User
+from tokend.domain.audit import AuditEvent
 from tokend.domain.scopes import ScopeType
 from tokend.domain.tokens import TOKEN_TYPE, Token
+from tokend.models import AuditEvent as AuditEventModel
 from tokend.models import AuthToken, AuthUser, TeamScope, UserScope
 
 
@@ -44,4 +46,17 @@ def auth_user(user: User) -> AuthUser:
         name=user.name,
         username=user.username,
         created_at=user.created_at,
+    )
+
+
+def audit_event(event: AuditEvent) -> AuditEventModel:
+    return AuditEventModel(
+        id=event.id,
+        type=event.type.value,
+        created_at=event.created_at,
+        token_id=event.token_id,
+        token=auth_token(event.token) if event.token else None,
+        actor_token_id=event.actor_token_id,
+        ip=event.requester.ip,
+        user_agent=event.requester.user_agent,
     )

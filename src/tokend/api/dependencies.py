@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tokend.api.bearer import bearer_secret
 from tokend.bootstrap import Services
+from tokend.domain.audit import Requester
 from tokend.domain.principal import Principal
 from tokend.service.authentication import Authenticator
 
@@ -39,5 +40,15 @@ async def get_principal(request: Request) -> Principal:
     )
 
 
+async def get_requester(request: Request) -> Requester:
+    """Where the request came from, for the audit log (the address is the one uvicorn
+    reports, which honours X-Forwarded-For only from trusted proxies)."""
+    return Requester(
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
+RequesterDep = Annotated[Requester, Depends(get_requester)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from tokend.domain.errors import ValidationFailed
 from tokend.domain.text import has_control_characters
@@ -13,6 +14,13 @@ _SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?")
 _EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 
 
+class AccountKind(StrEnum):
+    USER = "user"
+    # A resource server's account: its tokens may introspect other tokens, and do
+    # nothing else.
+    SERVICE = "service"
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     id: str
@@ -20,6 +28,11 @@ class User:
     email: str
     name: str | None
     created_at: int
+    kind: AccountKind = AccountKind.USER
+
+    @property
+    def is_service(self) -> bool:
+        return self.kind is AccountKind.SERVICE
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,3 +27,7 @@ def new_user_id() -> str:
 
 def new_team_id() -> str:
     return "team_" + random_base62(ID_LENGTH)
+
+
+def new_event_id() -> str:
+    return "evt_" + random_base62(ID_LENGTH)

@@ -14,8 +14,17 @@ class Principal:
     token: Token
 
     def ensure_can_manage_tokens(self) -> None:
+        if self.user.is_service:
+            raise Forbidden("A service token can only introspect tokens (POST /v1/introspect).")
         if self.token.project_id is not None:
             raise Forbidden("A project-scoped token cannot manage tokens.")
+
+    def ensure_can_introspect(self) -> None:
+        if not self.user.is_service:
+            raise Forbidden(
+                "Only a service token may introspect tokens; an operator makes one with "
+                "'tokend admin create-service NAME'."
+            )
 
     def can_see(self, token: Token) -> bool:
         if token.user_id != self.user.id:

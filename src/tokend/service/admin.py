@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from tokend.domain import ids
 from tokend.domain.accounts import (
+    AccountKind,
     Team,
     User,
     validate_display_name,
@@ -11,13 +12,16 @@ from tokend.domain.accounts import (
     validate_slug,
     validate_username,
 )
+from tokend.domain.audit import NOBODY, EventType
 from tokend.domain.errors import Conflict, NotFound
 from tokend.domain.scopes import Scope
+from tokend.service.audit import record
 from tokend.service.clock import Clock, system_clock
 from tokend.service.ports import UnitOfWork, UnitOfWorkFactory
 from tokend.service.tokens import IssuedToken, TokenService
 
 BOOTSTRAP_TOKEN_NAME = "bootstrap"
+SERVICE_TOKEN_NAME = "service"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,19 @@ class AdminService:
     def create_user(
         self, username: str, *, email: str | None = None, name: str | None = None
     ) -> NewUser:
+        return self._create_account(
+            username, email=email, name=name, kind=AccountKind.USER, token=BOOTSTRAP_TOKEN_NAME
+        )
+
+    def create_service(self, name: str) -> NewUser:
+        """A resource server's account and its token, which may only introspect tokens."""
+        return self._create_account(
+            name, email=None, name=None, kind=AccountKind.SERVICE, token=SERVICE_TOKEN_NAME
+        )
+
+    def _create_account(
+        self, username: str, *, email: str | None, name: str | None, kind: AccountKind, token: str
+    ) -> NewUser:
         username = validate_username(username)
         user = User(
             id=ids.new_user_id(),
@@ -42,13 +59,20 @@ class AdminService:
             email=validate_email(email) if email is not None else f"{username}@localhost",
             name=validate_display_name(name),
             created_at=self.clock(),
+            kind=kind,
         )
         with self.uow(write=True) as uow:
             if uow.accounts.get_user_by_username(username) is not None:
-                raise Conflict(f"A user named {username!r} already exists.")
+                raise Conflict(f"An account named {username!r} already exists.")
             uow.accounts.add_user(user)
-            issued = self.tokens.issue(
-                uow, user_id=user.id, name=BOOTSTRAP_TOKEN_NAME, scope=Scope.user()
+            issued = self.tokens.issue(uow, user_id=user.id, name=token, scope=Scope.user())
+            record(
+                uow,
+                EventType.TOKEN_CREATED,
+                now=self.clock(),
+                token=issued.token,
+                actor=None,
+                requester=NOBODY,
             )
             uow.commit()
         return NewUser(user=user, issued=issued)

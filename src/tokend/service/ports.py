@@ -5,6 +5,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from tokend.domain.accounts import Team, User
+from tokend.domain.audit import AuditEvent
 from tokend.domain.tokens import Token
 
 
@@ -69,11 +70,25 @@ class AccountRepository(Protocol):
     def is_member(self, team_id: str, user_id: str) -> bool: ...
 
 
+class AuditLog(Protocol):
+    def add(self, event: AuditEvent) -> AuditEvent:
+        """Store the event; returns it as stored (its createdAt made unique per user)."""
+        ...
+
+    def list_for(
+        self, user_id: str, team_id: str | None, *, limit: int, until: int | None
+    ) -> list[AuditEvent]:
+        """The user's events (only the team's, given one), newest first, older than
+        ``until``."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without ``commit()`` rolls it back."""
 
     tokens: TokenRepository
     accounts: AccountRepository
+    audit: AuditLog
 
     def __enter__(self) -> Self: ...
 

@@ -1,10 +1,11 @@
-"""Token use cases: create, list, get, revoke."""
+"""Token use cases: create, list, get, revoke, rotate."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tokend.domain import ids
 from tokend.domain.accounts import Team
+from tokend.domain.audit import NOBODY, EventType, Requester
 from tokend.domain.digest import Digester
 from tokend.domain.errors import Forbidden, NotFound, ValidationFailed
 from tokend.domain.principal import Principal
@@ -17,6 +18,7 @@ from tokend.domain.tokens import (
     validate_name,
     validate_project_id,
 )
+from tokend.service.audit import record
 from tokend.service.clock import Clock, system_clock
 from tokend.service.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -119,6 +121,7 @@ class TokenService:
         expires_at: int | None = None,
         project_id: str | None = None,
         team: TeamRef | None = None,
+        requester: Requester = NOBODY,
     ) -> IssuedToken:
         principal.ensure_can_manage_tokens()
         with self.uow(write=True) as uow:
@@ -137,6 +140,7 @@ class TokenService:
                 expires_at=expires_at,
                 project_id=project_id,
             )
+            self._record(uow, EventType.TOKEN_CREATED, issued.token, principal, requester)
             uow.commit()
         return issued
 
@@ -173,18 +177,71 @@ class TokenService:
             token = uow.tokens.get(token_id)
         return self._visible(principal, token)
 
-    def revoke(self, principal: Principal, token_id: str) -> str:
+    def revoke(self, principal: Principal, token_id: str, requester: Requester = NOBODY) -> str:
+        target = self._target(principal, token_id)
+        with self.uow(write=True) as uow:
+            self._revoke(uow, principal, target, EventType.TOKEN_REVOKED, requester)
+            uow.commit()
+        self.revoked(target)
+        return target
+
+    def rotate(
+        self, principal: Principal, token_id: str, requester: Requester = NOBODY
+    ) -> IssuedToken:
+        """Revoke the token and issue its successor in one transaction: same name,
+        scope, project and lifetime length, counted from now."""
+        target = self._target(principal, token_id)
+        with self.uow(write=True) as uow:
+            old = self._revoke(uow, principal, target, EventType.TOKEN_ROTATED, requester)
+            if old.team_id is not None and not uow.accounts.is_member(old.team_id, old.user_id):
+                raise Forbidden("You are no longer a member of this token's team.")
+            lifetime = None if old.expires_at is None else old.expires_at - old.created_at
+            issued = self.issue(
+                uow,
+                user_id=old.user_id,
+                name=old.name,
+                scope=old.scope,
+                expires_at=None if lifetime is None else self.clock() + lifetime,
+                project_id=old.project_id,
+                origin=old.origin,
+            )
+            self._record(uow, EventType.TOKEN_CREATED, issued.token, principal, requester)
+            uow.commit()
+        self.revoked(target)
+        return issued
+
+    def _target(self, principal: Principal, token_id: str) -> str:
         principal.ensure_can_manage_tokens()
         target = principal.token.id if token_id == CURRENT else token_id
         if not ids.is_token_id(target):
             raise _not_found()
-        with self.uow(write=True) as uow:
-            self._visible(principal, uow.tokens.get(target))
-            if not uow.tokens.revoke(target, self.clock()):
-                raise _not_found()
-            uow.commit()
-        self.revoked(target)
         return target
+
+    def _revoke(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        token_id: str,
+        event: EventType,
+        requester: Requester,
+    ) -> Token:
+        token = self._visible(principal, uow.tokens.get(token_id))
+        now = self.clock()
+        if not uow.tokens.revoke(token_id, now):
+            raise _not_found()  # revoked by someone else since it was read
+        token = replace(token, revoked_at=now)
+        self._record(uow, event, token, principal, requester)
+        return token
+
+    def _record(
+        self,
+        uow: UnitOfWork,
+        event: EventType,
+        token: Token,
+        actor: Principal | None,
+        requester: Requester,
+    ) -> None:
+        record(uow, event, now=self.clock(), token=token, actor=actor, requester=requester)
 
     @staticmethod
     def _visible(principal: Principal, token: Token | None) -> Token:

@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 
-from tokend.domain.accounts import Team, User
+from tokend.domain.accounts import AccountKind, Team, User
 from tokend.domain.scopes import Scope, ScopeType
 from tokend.domain.tokens import Origin, Token
 from tokend.storage.schema import memberships, teams, token_revocations, tokens, users
@@ -55,10 +55,10 @@ class SqlTokenRepository:
         self._conn = conn
 
     def add(self, token: Token) -> None:
-        self._conn.execute(insert(tokens).values(**_token_row(token)))
+        self._conn.execute(insert(tokens).values(**token_row(token)))
 
     def get(self, token_id: str) -> Token | None:
-        return _first(self._conn, select(tokens).where(tokens.c.id == token_id), _token)
+        return _first(self._conn, select(tokens).where(tokens.c.id == token_id), token_from_row)
 
     def get_with_owner(self, digest: bytes) -> tuple[Token, User] | None:
         try:
@@ -70,8 +70,8 @@ class SqlTokenRepository:
         if row is None:
             return None
         values = dict(zip(_TOKEN_WITH_OWNER_NAMES, row, strict=True))
-        user = User(**{column.name: values[f"owner_{column.name}"] for column in users.c})
-        return _token(values), user
+        user = _user({column.name: values[f"owner_{column.name}"] for column in users.c})
+        return token_from_row(values), user
 
     def _fetch_with_owner(self, digest: bytes) -> Sequence[Any] | None:
         # Every cache miss runs this, so it goes straight to the driver's cursor with
@@ -116,7 +116,7 @@ class SqlTokenRepository:
         else:
             query = query.order_by(tokens.c.created_at.desc()).limit(limit)
             rows = list(self._conn.execute(query))
-        return [_token(row._mapping) for row in rows]
+        return [token_from_row(row._mapping) for row in rows]
 
     def has_live(
         self,
@@ -193,6 +193,7 @@ class SqlAccountRepository:
                 email=user.email,
                 name=user.name,
                 created_at=user.created_at,
+                kind=user.kind.value,
             )
         )
 
@@ -242,7 +243,7 @@ def _first(conn: Connection, query: Select[Any], make: Callable[[Any], T]) -> T 
 
 
 def _user(row: Any) -> User:
-    return User(**row)
+    return User(**{**row, "kind": AccountKind(row["kind"])})
 
 
 def _team(row: Any) -> Team:
@@ -260,7 +261,7 @@ def _live(user_id: str, team_id: str | None) -> list[Any]:
     return conditions
 
 
-def _token_row(token: Token) -> dict[str, Any]:
+def token_row(token: Token) -> dict[str, Any]:
     return {
         "id": token.id,
         "user_id": token.user_id,
@@ -281,7 +282,7 @@ def _token_row(token: Token) -> dict[str, Any]:
     }
 
 
-def _token(row: Any) -> Token:
+def token_from_row(row: Any) -> Token:
     return Token(
         id=row["id"],
         user_id=row["user_id"],

@@ -30,6 +30,8 @@ users = Table(
     Column("email", String(320), nullable=False),
     Column("name", String(256)),
     Column("created_at", BigInteger, nullable=False),
+    # "user" or "service" (an account whose tokens only introspect others' tokens).
+    Column("kind", String(8), nullable=False, server_default="user"),
 )
 
 teams = Table(
@@ -84,4 +86,24 @@ token_revocations = Table(
     Column("token_id", String(40), nullable=False),
     Column("revoked_at", BigInteger, nullable=False),
     sqlite_autoincrement=True,
+)
+
+# The audit trail. ``token`` is a JSON snapshot of the token's metadata after the
+# event (no digest, no secret). Events made by no user (a rate-limit block of an
+# unknown token) have no user_id. createdAt is the paging cursor, so it is kept
+# unique per user, like the tokens'.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("type", String(32), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("user_id", String(40), ForeignKey("users.id")),
+    Column("team_id", String(40), ForeignKey("teams.id")),
+    Column("token_id", String(40)),
+    Column("token", Text),
+    Column("actor_token_id", String(40)),
+    Column("ip", String(64)),
+    Column("user_agent", String(512)),
+    Index("ix_audit_events_user_id_created_at", "user_id", "created_at", unique=True),
 )

@@ -5,7 +5,8 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
-from tokend.service.ports import AccountRepository, TokenRepository
+from tokend.service.ports import AccountRepository, AuditLog, TokenRepository
+from tokend.storage.audit_log import SqlAuditLog
 from tokend.storage.engine import WRITE_OPTION
 from tokend.storage.repository import SqlAccountRepository, SqlTokenRepository
 
@@ -13,6 +14,7 @@ from tokend.storage.repository import SqlAccountRepository, SqlTokenRepository
 class SqlUnitOfWork:
     tokens: TokenRepository
     accounts: AccountRepository
+    audit: AuditLog
 
     def __init__(self, engine: Engine, *, write: bool = False, one_read: bool = False) -> None:
         self._engine = engine
@@ -33,6 +35,7 @@ class SqlUnitOfWork:
         self._conn = conn
         self.tokens = SqlTokenRepository(conn)
         self.accounts = SqlAccountRepository(conn)
+        self.audit = SqlAuditLog(conn)
         return self
 
     def __exit__(

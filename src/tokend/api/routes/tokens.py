@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from tokend.api.convert import auth_token
-from tokend.api.dependencies import PrincipalDep, ServicesDep
+from tokend.api.dependencies import PrincipalDep, RequesterDep, ServicesDep
 from tokend.api.routes.responses import errors
 from tokend.domain.tokens import MAX_TIMESTAMP_MS
 from tokend.models import (
@@ -35,6 +35,7 @@ def create_token(
     body: CreateTokenRequest,
     principal: PrincipalDep,
     services: ServicesDep,
+    requester: RequesterDep,
     teamId: TeamParam = None,  # noqa: N803 - the API's own spelling
     slug: TeamParam = None,
 ) -> CreateTokenResponse:
@@ -44,6 +45,7 @@ def create_token(
         expires_at=body.expires_at,
         project_id=body.project_id,
         team=TeamRef(team_id=teamId, slug=slug),
+        requester=requester,
     )
     return CreateTokenResponse(token=auth_token(issued.token), bearer_token=issued.secret)
 
@@ -93,5 +95,24 @@ def delete_token(
     tokenId: TokenId,  # noqa: N803
     principal: PrincipalDep,
     services: ServicesDep,
+    requester: RequesterDep,
 ) -> DeleteTokenResponse:
-    return DeleteTokenResponse(token_id=services.tokens.revoke(principal, tokenId))
+    return DeleteTokenResponse(token_id=services.tokens.revoke(principal, tokenId, requester))
+
+
+@router.post(
+    "/v3/user/tokens/{tokenId}/rotate",
+    response_model=CreateTokenResponse,
+    responses=errors(400, 401, 403, 404),
+    summary="Rotate a token: revoke it and issue its successor",
+    description="One transaction revokes the token and issues a new one with the same "
+    "name, scope, project and lifetime length. The new secret is shown only here.",
+)
+def rotate_token(
+    tokenId: TokenId,  # noqa: N803
+    principal: PrincipalDep,
+    services: ServicesDep,
+    requester: RequesterDep,
+) -> CreateTokenResponse:
+    issued = services.tokens.rotate(principal, tokenId, requester)
+    return CreateTokenResponse(token=auth_token(issued.token), bearer_token=issued.secret)

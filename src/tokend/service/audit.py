@@ -1,0 +1,61 @@
+"""The audit trail: events are written in the transaction that makes them, and read
+back by their user, newest first."""
+
+from dataclasses import dataclass
+
+from tokend.domain import ids
+from tokend.domain.audit import AuditEvent, EventType, Requester
+from tokend.domain.errors import ValidationFailed
+from tokend.domain.principal import Principal
+from tokend.domain.tokens import Token
+from tokend.service.ports import UnitOfWork, UnitOfWorkFactory
+
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    events: list[AuditEvent]
+    next: int | None  # pass as ``until`` for the next older page; None on the last
+
+
+def record(
+    uow: UnitOfWork,
+    type: EventType,
+    *,
+    now: int,
+    token: Token,
+    actor: Principal | None,
+    requester: Requester,
+) -> AuditEvent:
+    """Add an event about ``token`` to the caller's transaction."""
+    return uow.audit.add(
+        AuditEvent(
+            id=ids.new_event_id(),
+            type=type,
+            created_at=now,
+            user_id=token.user_id,
+            token_id=token.id,
+            token=token,
+            actor_token_id=actor.token.id if actor else None,
+            requester=requester,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditService:
+    uow: UnitOfWorkFactory
+
+    def list(self, principal: Principal, *, limit: int = 20, until: int | None = None) -> EventPage:
+        """The caller's events (a team-scoped token sees its team's only)."""
+        principal.ensure_can_manage_tokens()
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE}.")
+        with self.uow() as uow:
+            # One more than asked: whether it comes back says if there is a next page.
+            events = uow.audit.list_for(
+                principal.user.id, principal.token.team_id, limit=limit + 1, until=until
+            )
+        page = events[:limit]
+        return EventPage(page, next=page[-1].created_at if len(events) > limit else None)
