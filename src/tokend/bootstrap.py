@@ -10,6 +10,7 @@ from tokend.service.admin import AdminService
 from tokend.service.audit import AuditService
 from tokend.service.authentication import Authenticator
 from tokend.service.cache import VerificationCache
+from tokend.service.introspection import IntrospectionService
 from tokend.service.ports import RevocationFeed
 from tokend.service.tokens import TokenService
 from tokend.settings import Settings
@@ -26,6 +27,7 @@ class Services:
     tokens: TokenService
     admin: AdminService
     audit: AuditService
+    introspection: IntrospectionService
     revocations: RevocationFeed
 
     def start(self) -> None:
@@ -61,18 +63,20 @@ def bootstrap(settings: Settings | None = None) -> Services:
         digester=digester,
         revoked=cache.invalidate,
     )
+    authenticator = Authenticator(
+        uow=uow,
+        secret_format=settings.secret_format,
+        digester=digester,
+        cache=cache,
+        activity=activity,
+    )
     return Services(
         settings=settings,
         engine=engine,
-        authenticator=Authenticator(
-            uow=uow,
-            secret_format=settings.secret_format,
-            digester=digester,
-            cache=cache,
-            activity=activity,
-        ),
+        authenticator=authenticator,
         tokens=tokens,
         admin=AdminService(uow=uow, tokens=tokens),
         audit=AuditService(uow=uow),
+        introspection=IntrospectionService(authenticator),
         revocations=revocation_feed(engine),
     )

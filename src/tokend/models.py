@@ -25,13 +25,16 @@ from tokend.domain.tokens import MAX_TIMESTAMP_MS
 Timestamp = Annotated[int, Field(ge=0, description="Milliseconds since the epoch.")]
 
 
+_CAMEL_CASE = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
 class WireModel(BaseModel):
     """snake_case in Python, camelCase on the wire, as the Vercel API spells it."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    model_config = _CAMEL_CASE
 
 
-class _Omitting(WireModel):
+class _OmitNone(BaseModel):
     """A model whose unset optional fields are left out of the JSON."""
 
     # Unannotated return on purpose: pydantic then documents the model's own fields
@@ -39,6 +42,10 @@ class _Omitting(WireModel):
     @model_serializer(mode="wrap")
     def _omit_none(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
         return {key: value for key, value in handler(self).items() if value is not None}
+
+
+class _Omitting(_OmitNone):
+    model_config = _CAMEL_CASE
 
 
 class UserScope(_Omitting):
@@ -157,6 +164,22 @@ class EventPagination(WireModel):
 class ListEventsResponse(WireModel):
     events: list[AuditEvent]
     pagination: EventPagination
+
+
+class Introspection(_OmitNone):
+    """RFC 7662's answer (its own snake_case names). For anything not live, exactly
+    ``{"active": false}``."""
+
+    active: bool
+    sub: str | SkipJsonSchema[None] = Field(default=None, description="The user id.")
+    username: str | SkipJsonSchema[None] = None
+    token_type: str | SkipJsonSchema[None] = None
+    jti: str | SkipJsonSchema[None] = Field(default=None, description="The token id.")
+    iat: int | SkipJsonSchema[None] = Field(default=None, description="Created, in seconds.")
+    exp: int | SkipJsonSchema[None] = Field(default=None, description="Expiry, in seconds.")
+    scope: str | SkipJsonSchema[None] = Field(default=None, description="user or team.")
+    team_id: str | SkipJsonSchema[None] = None
+    project_id: str | SkipJsonSchema[None] = None
 
 
 class AuthUser(WireModel):

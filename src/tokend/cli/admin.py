@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from tokend.bootstrap import Services
     from tokend.domain.accounts import Team
 
-app = typer.Typer(help="Users and teams (operator side).", no_args_is_help=True)
+app = typer.Typer(help="Users, teams and services (operator side).", no_args_is_help=True)
 
 
 @contextmanager
@@ -61,6 +61,32 @@ def create_user(
         fmt,
         {
             "user": auth_user(user).model_dump(by_alias=True),
+            "token": auth_token(issued.token).model_dump(by_alias=True),
+            "bearerToken": issued.secret,
+        },
+        text,
+    )
+
+
+@app.command("create-service")
+def create_service(name: str, fmt: Format = FormatOption) -> None:
+    """Create a service account for a resource server; prints its token once. That token
+    may only call POST /v1/introspect."""
+    from tokend.api.convert import auth_token, auth_user
+
+    with _services() as services:
+        created = services.admin.create_service(name)
+    service, issued = created.user, created.issued
+
+    def text() -> None:
+        console.print(f"Created service [bold]{service.username}[/] ({service.id}).")
+        console.print("Its token, for POST /v1/introspect; shown only now, so store it safely:")
+        say(issued.secret)
+
+    render(
+        fmt,
+        {
+            "service": auth_user(service).model_dump(by_alias=True),
             "token": auth_token(issued.token).model_dump(by_alias=True),
             "bearerToken": issued.secret,
         },
