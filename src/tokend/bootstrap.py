@@ -11,6 +11,7 @@ from tokend.service.audit import AuditService
 from tokend.service.authentication import Authenticator
 from tokend.service.cache import VerificationCache
 from tokend.service.introspection import IntrospectionService
+from tokend.service.leaks import LeakService
 from tokend.service.ports import RevocationFeed
 from tokend.service.tokens import TokenService
 from tokend.settings import Settings
@@ -28,6 +29,7 @@ class Services:
     admin: AdminService
     audit: AuditService
     introspection: IntrospectionService
+    leaks: LeakService
     revocations: RevocationFeed
 
     def start(self) -> None:
@@ -78,5 +80,11 @@ def bootstrap(settings: Settings | None = None) -> Services:
         admin=AdminService(uow=uow, tokens=tokens),
         audit=AuditService(uow=uow),
         introspection=IntrospectionService(authenticator),
+        leaks=LeakService(
+            uow=uow,
+            secret_format=settings.secret_format,
+            digester=digester,
+            revoked=cache.invalidate,
+        ),
         revocations=revocation_feed(engine),
     )

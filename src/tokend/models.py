@@ -182,6 +182,21 @@ class Introspection(_OmitNone):
     project_id: str | SkipJsonSchema[None] = None
 
 
+class LeakReport(BaseModel):
+    """One finding of GitHub secret scanning (its own field names)."""
+
+    token: StrictStr = Field(repr=False)
+    type: StrictStr
+    url: StrictStr | None = None
+    source: StrictStr | None = None
+
+
+class LeakLabel(BaseModel):
+    token_hash: str = Field(description="Hex SHA-256 of the reported string.")
+    token_type: str
+    label: Literal["true_positive", "false_positive"]
+
+
 class AuthUser(WireModel):
     id: str
     email: str

@@ -1,6 +1,7 @@
 """Every ``TOKEND_*`` setting, read from the environment (or a ``.env`` file)."""
 
 from functools import cached_property
+from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +38,11 @@ class Settings(BaseSettings):
     )
     active_at_flush_s: float = Field(
         default=1.0, gt=0, description="How often pending activeAt updates are written."
+    )
+    secret_scanning_keys: Path | None = Field(
+        default=None,
+        description="GitHub's secret-scanning public keys (their JSON document), for "
+        "POST /v1/secret-scanning/github.",
     )
     host: str = Field(default="127.0.0.1", description="Address `tokend serve` listens on.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `tokend serve` uses.")

@@ -11,7 +11,7 @@ INVALID_TOKEN_CHALLENGE = 'Bearer realm="tokend", error="invalid_token"'
 # The code each status carries (§5); 401 has two.
 CODES_BY_STATUS = {
     400: {"bad_request"},
-    401: {"missing_token", "invalid_token"},
+    401: {"missing_token", "invalid_token", "invalid_signature"},
     403: {"forbidden"},
     404: {"not_found"},
     405: {"method_unknown"},

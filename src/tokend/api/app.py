@@ -13,7 +13,8 @@ from tokend.api.bearer import BEARER_SECURITY, SCHEME_NAME, SECURITY_SCHEME
 from tokend.api.body_limit import BodyLimitMiddleware
 from tokend.api.dependencies import get_principal
 from tokend.api.errors import install_error_handlers
-from tokend.api.routes import events, health, introspection, tokens, user
+from tokend.api.github_keys import GitHubKeys
+from tokend.api.routes import events, health, introspection, secret_scanning, tokens, user
 from tokend.bootstrap import bootstrap
 from tokend.settings import Settings
 from tokend.storage.migrate import ensure_current
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ensure_current(services.engine)
             services.start()
             app.state.services = services
+            app.state.github_keys = GitHubKeys(services.settings.secret_scanning_keys)
             yield
         finally:
             services.close()
@@ -52,7 +54,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)
     install_error_handlers(app)
     # Matched in this order: the hottest path, GET /v2/user, first.
-    routers = (user.router, tokens.router, events.router, introspection.router, health.router)
+    routers = (
+        user.router,
+        tokens.router,
+        events.router,
+        introspection.router,
+        secret_scanning.router,
+        health.router,
+    )
     for router in routers:
         app.include_router(router)
     app.openapi = lambda: _openapi(app, routers)  # type: ignore[method-assign]

@@ -16,6 +16,7 @@ from tokend.domain.errors import (
     AuthenticationError,
     Conflict,
     Forbidden,
+    InvalidSignature,
     MissingToken,
     NotFound,
     TokendError,
@@ -104,6 +105,8 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
         return error_response(403, "forbidden", message)
     if isinstance(exc, NotFound):
         return error_response(404, "not_found", message)
+    if isinstance(exc, InvalidSignature):
+        return error_response(401, "invalid_signature", message)
     if isinstance(exc, Conflict):
         return error_response(409, "conflict", message)
     if isinstance(exc, ValidationFailed):

@@ -55,3 +55,7 @@ class NotFound(TokendError):
 
 class Conflict(TokendError):
     """The resource already exists (a username or team slug taken)."""
+
+
+class InvalidSignature(TokendError):
+    """A leak report whose signature is missing, made with an unknown key, or wrong."""

@@ -44,7 +44,12 @@ class TokenRepository(Protocol):
         after: int | None = None,
     ) -> bool: ...
 
-    def revoke(self, token_id: str, now: int) -> bool: ...
+    def revoke(
+        self, token_id: str, now: int, *, leaked: bool = False, leaked_url: str | None = None
+    ) -> bool:
+        """Revoke a live token (and mark it leaked, if so), telling every process
+        that shares the database; False if it was not live."""
+        ...
 
     def touch_many(self, used_at: Mapping[str, int], resolution_ms: int) -> int:
         """Move activeAt forward for each token last written a window or more before its

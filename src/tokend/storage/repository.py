@@ -133,7 +133,12 @@ class SqlTokenRepository:
             conditions.append(tokens.c.created_at > after)
         return bool(self._conn.execute(select(exists().where(*conditions))).scalar())
 
-    def revoke(self, token_id: str, now: int) -> bool:
+    def revoke(
+        self, token_id: str, now: int, *, leaked: bool = False, leaked_url: str | None = None
+    ) -> bool:
+        values: dict[str, Any] = {"revoked_at": now}
+        if leaked:
+            values |= {"leaked_at": now, "leaked_url": leaked_url}
         result = self._conn.execute(
             update(tokens)
             .where(
@@ -141,7 +146,7 @@ class SqlTokenRepository:
                 tokens.c.revoked_at.is_(None),
                 tokens.c.leaked_at.is_(None),
             )
-            .values(revoked_at=now)
+            .values(**values)
         )
         if result.rowcount != 1:
             return False
