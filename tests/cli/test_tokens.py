@@ -165,3 +165,36 @@ def test_commands_after_the_token_was_revoked(logged_in: Holder) -> None:
     for args in (("ls",), ("show", "current"), ("create", "again")):
         error = one_error_line(logged_in.run("tokens", *args))
         assert "revoked" in error
+
+
+def test_rotate_prints_the_new_secret(server: Server, logged_in: Holder) -> None:
+    made = json.loads(logged_in.run("tokens", "create", "old", "--format", "json").stdout)
+    result = logged_in.run("tokens", "rotate", made["token"]["id"])
+    assert result.returncode == 0, result.stderr
+    secret = result.stdout.strip()
+    assert secret.startswith("tkd_")
+    assert "Rotated" in result.stderr
+    with server.client(secret) as api:
+        assert api.get("/v5/user/tokens/current").json()["token"]["name"] == "old"
+    with server.client(made["bearerToken"]) as api:
+        assert api.get("/v2/user").status_code == 401
+
+
+def test_rotate_current_keeps_the_login(server: Server, alice: Account, logged_in: Holder) -> None:
+    result = logged_in.run("tokens", "rotate", "current")
+    assert result.returncode == 0, result.stderr
+    assert "tkd_" not in result.stdout + result.stderr  # saved, not shown
+    assert alice.token not in logged_in.config_file.read_text()
+    assert logged_in.run("whoami").returncode == 0  # logged in with the new token
+    with server.client(alice.token) as api:
+        assert api.get("/v2/user").status_code == 401
+
+
+def test_events_table_and_json(alice: Account, logged_in: Holder) -> None:
+    logged_in.run("tokens", "create", "audited")
+    table = logged_in.run("events")
+    assert table.returncode == 0, table.stderr
+    assert "token.created" in table.stdout
+    assert "audited" in table.stdout
+    listed = json.loads(logged_in.run("events", "--limit", "1", "--format", "json").stdout)
+    assert [(e["type"], e["token"]["name"]) for e in listed] == [("token.created", "audited")]

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from tokend.client import AsyncClient, AsyncTokens, Client
 from tokend.client.calls import Expiry
-from tokend.models import AuthToken, AuthUser, CreateTokenResponse
+from tokend.models import AuditEvent, AuthToken, AuthUser, CreateTokenResponse
 
 
 class TokensLike(Protocol):
@@ -30,6 +30,8 @@ class TokensLike(Protocol):
 
     def delete(self, token_id: str) -> str: ...
 
+    def rotate(self, token_id: str) -> CreateTokenResponse: ...
+
 
 class ClientLike(Protocol):
     base_url: str
@@ -38,6 +40,8 @@ class ClientLike(Protocol):
     def tokens(self) -> TokensLike: ...
 
     def user(self) -> AuthUser: ...
+
+    def events(self, limit: int | None = None, *, page_size: int = 100) -> Iterator[AuditEvent]: ...
 
     def close(self) -> None: ...
 
@@ -62,6 +66,9 @@ class _BlockingTokens:
     def delete(self, token_id: str) -> str:
         return self._run(self._tokens.delete(token_id))
 
+    def rotate(self, token_id: str) -> CreateTokenResponse:
+        return self._run(self._tokens.rotate(token_id))
+
 
 class Blocking:
     """An `AsyncClient` behind the blocking API, all calls on one event loop."""
@@ -74,6 +81,12 @@ class Blocking:
 
     def user(self) -> AuthUser:
         return self._runner.run(self._client.user())
+
+    def events(self, limit: int | None = None, *, page_size: int = 100) -> Iterator[AuditEvent]:
+        async def collect() -> list[AuditEvent]:
+            return [event async for event in self._client.events(limit, page_size=page_size)]
+
+        return iter(self._runner.run(collect()))
 
     def close(self) -> None:
         self._runner.run(self._client.aclose())

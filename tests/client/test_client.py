@@ -153,3 +153,31 @@ def test_unreachable_server_is_its_own_error(connect: Connect) -> None:
         client.user()
     assert url in str(raised.value)
     assert "tkd_x" not in str(raised.value)
+
+
+def test_rotate_and_the_events_it_leaves(server: Server, alice: Account, connect: Connect) -> None:
+    client = connect(base_url=server.url, token=alice.token)
+    made = client.tokens.create("rotating", expires_at=timedelta(days=7))
+    rotated = client.tokens.rotate(made.token.id)
+    assert rotated.token.name == "rotating"
+    assert rotated.bearer_token != made.bearer_token
+    assert rotated.bearer_token not in repr(rotated)
+    assert rotated.token.expires_at is not None
+    assert abs(rotated.token.expires_at - (time.time() * 1000 + 7 * DAY_MS)) < 60_000
+    with pytest.raises(AuthenticationFailed):
+        connect(base_url=server.url, token=made.bearer_token).user()
+    assert connect(base_url=server.url, token=rotated.bearer_token).user().id == alice.user_id
+
+    events = list(client.events(page_size=2))  # every page
+    assert [event.type for event in events] == [
+        "token.created",
+        "token.rotated",
+        "token.created",
+        "token.created",  # the bootstrap token
+    ]
+    assert [event.token_id for event in events[:3]] == [
+        rotated.token.id,
+        made.token.id,
+        made.token.id,
+    ]
+    assert [e.id for e in client.events(limit=3, page_size=2)] == [e.id for e in events[:3]]

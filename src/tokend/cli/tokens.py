@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tokend.cli import times
+from tokend.cli import credentials, times
 from tokend.cli.output import (
     Format,
     FormatOption,
@@ -21,11 +21,13 @@ from tokend.cli.output import (
 from tokend.cli.remote import logged_in
 from tokend.client import NotFound, PermissionDenied
 from tokend.domain.secret import ANY_PREFIX_PATTERN
-from tokend.models import AuthToken, TeamScope
+from tokend.models import AuthToken, CreateTokenResponse, TeamScope
+
+CURRENT = "current"
 
 _SECRET = re.compile(ANY_PREFIX_PATTERN)
 
-app = typer.Typer(help="Your tokens: list, create, show, revoke.", no_args_is_help=True)
+app = typer.Typer(help="Your tokens: list, create, show, rotate, revoke.", no_args_is_help=True)
 
 
 def _token_id(value: str) -> str:
@@ -119,10 +121,14 @@ def create(
         created = client.tokens.create(
             name, expires_at=expires_at, team_id=team_id, slug=slug, project_id=project
         )
+    _print_issued(created, fmt, "Created")
+
+
+def _print_issued(issued: CreateTokenResponse, fmt: Format, verb: str) -> None:
     if fmt is Format.JSON:
-        print_json(created.model_dump(mode="json", by_alias=True))
+        print_json(issued.model_dump(mode="json", by_alias=True))
         return
-    token = created.token
+    token = issued.token
     lifetime = (
         f"expires {times.relative(token.expires_at, times.now())} "
         f"({times.absolute(token.expires_at)})"
@@ -130,8 +136,8 @@ def create(
         else "never expires"
     )
     # Only the secret on stdout, so `tokend tokens create ci > file` keeps just it.
-    say(f"Created token {token.name!r} (id {token.id}, {_scope(token)}); it {lifetime}.", err=True)
-    print(created.bearer_token)
+    say(f"{verb} token {token.name!r} (id {token.id}, {_scope(token)}); it {lifetime}.", err=True)
+    print(issued.bearer_token)
     err_console.print(
         "[bold yellow]Copy the secret now: it cannot be shown again.[/]", highlight=False
     )
@@ -198,3 +204,22 @@ def remove(
                 say(f"Revoked {token_id}.")
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("rotate")
+def rotate(
+    token_id: Annotated[str, typer.Argument(help="A token id, or 'current'.", callback=_token_id)],
+    fmt: Format = FormatOption,
+) -> None:
+    """Replace a token: revoke it and print its successor's secret (same name, scope
+    and lifetime length). Rotating 'current' while logged in saves the new secret."""
+    saved = credentials.load()
+    with logged_in() as client:
+        rotated = client.tokens.rotate(token_id)
+    if token_id == CURRENT and saved.token_source == str(credentials.config_path()):
+        # The saved login was the token just revoked: keep the user logged in.
+        path = credentials.save(saved.url, rotated.bearer_token)
+        say(f"Rotated token {rotated.token.name!r}; the new one (id {rotated.token.id}) "
+            f"is saved in {path}.")  # fmt: skip
+        return
+    _print_issued(rotated, fmt, "Rotated; new")

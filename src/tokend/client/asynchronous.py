@@ -2,13 +2,13 @@
 
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import httpx
 
 from tokend.client import calls
-from tokend.client.calls import MAX_PAGE_SIZE, Call, Expiry, TokenPages
+from tokend.client.calls import MAX_PAGE_SIZE, Call, Expiry, Pages
 from tokend.client.connection import (
     Wait,
     headers,
@@ -18,9 +18,10 @@ from tokend.client.connection import (
     settle,
 )
 from tokend.client.retry import RetryPolicy
-from tokend.models import AuthToken, AuthUser, CreateTokenResponse
+from tokend.models import AuditEvent, AuthToken, AuthUser, CreateTokenResponse
 
 T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741 - the item type
 
 
 class AsyncClient:
@@ -48,6 +49,18 @@ class AsyncClient:
     async def user(self) -> AuthUser:
         """The user the token belongs to."""
         return await self.send(calls.get_user())
+
+    def events(
+        self, limit: int | None = None, *, page_size: int = MAX_PAGE_SIZE
+    ) -> AsyncIterator[AuditEvent]:
+        """The audit log of the caller's tokens (or its newest ``limit`` events), newest
+        first, fetching pages as needed."""
+        return self.walk(calls.event_pages(limit, page_size))
+
+    async def walk(self, pages: Pages[Any, I]) -> AsyncIterator[I]:
+        while (call := pages.next_call()) is not None:
+            for item in pages.take(await self.send(call)):
+                yield item
 
     async def send(self, call: Call[T]) -> T:
         attempt = 1
@@ -106,12 +119,7 @@ class AsyncTokens:
         self, limit: int | None = None, *, page_size: int = MAX_PAGE_SIZE
     ) -> AsyncIterator[AuthToken]:
         """Every token (or the newest ``limit``), newest first, fetching pages as needed."""
-        return self._walk(TokenPages(limit, page_size))
-
-    async def _walk(self, pages: TokenPages) -> AsyncIterator[AuthToken]:
-        while (call := pages.next_call()) is not None:
-            for token in pages.take(await self._client.send(call)):
-                yield token
+        return self._client.walk(calls.token_pages(limit, page_size))
 
     async def get(self, token_id: str) -> AuthToken:
         """One token's metadata; ``"current"`` is the client's own token."""
@@ -120,3 +128,8 @@ class AsyncTokens:
     async def delete(self, token_id: str) -> str:
         """Revoke a token (``"current"`` allowed); returns its id."""
         return await self._client.send(calls.delete_token(token_id))
+
+    async def rotate(self, token_id: str) -> CreateTokenResponse:
+        """Revoke a token (``"current"`` allowed) and get its successor: same name, scope
+        and lifetime length; the new secret is in ``.bearer_token``, and only there."""
+        return await self._client.send(calls.rotate_token(token_id))

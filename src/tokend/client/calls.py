@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from time import time
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 from pydantic import BaseModel, ValidationError
@@ -16,11 +16,13 @@ from pydantic import BaseModel, ValidationError
 from tokend.client.errors import InvalidResponse
 from tokend.client.retry import Idempotency
 from tokend.models import (
+    AuditEvent,
     AuthToken,
     AuthUser,
     CreateTokenResponse,
     DeleteTokenResponse,
     GetTokenResponse,
+    ListEventsResponse,
     ListTokensResponse,
     UserResponse,
 )
@@ -118,20 +120,51 @@ def delete_token(token_id: str) -> Call[str]:
     return Call("DELETE", path, lambda body: read(body).token_id, Idempotency.IDEMPOTENT)
 
 
-class TokenPages:
-    """Walks the token list page by page, newest first, following ``pagination.next``."""
+def rotate_token(token_id: str) -> Call[CreateTokenResponse]:
+    path = _token_path("/v3/user/tokens", token_id) + "/rotate"
+    # Never retried: a lost answer would leave the new secret unseen and the old revoked.
+    read = _reader(CreateTokenResponse, "POST /v3/user/tokens/{id}/rotate")
+    return Call("POST", path, read, Idempotency.NONE)
 
-    def __init__(self, limit: int | None, page_size: int) -> None:
+
+class _Cursor(Protocol):
+    @property
+    def next(self) -> int | None: ...
+
+
+class _Page(Protocol):
+    @property
+    def pagination(self) -> _Cursor: ...
+
+
+P = TypeVar("P", bound=_Page)
+I = TypeVar("I")  # noqa: E741 - the item type
+
+
+class Pages(Generic[P, I]):
+    """Walks a list endpoint page by page, newest first, following ``pagination.next``."""
+
+    def __init__(
+        self,
+        path: str,
+        model: type[P],
+        items: Callable[[P], list[I]],
+        limit: int | None,
+        page_size: int,
+    ) -> None:
         if limit is not None and limit < 0:
             raise ValueError("limit must be 0 or more")
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        self._path = path
+        self._read = _reader(model, f"GET {path}")  # type: ignore[type-var]
+        self._items = items
         self._remaining = limit
         self._page_size = page_size
         self._until: int | None = None
         self._done = limit == 0
 
-    def next_call(self) -> Call[ListTokensResponse] | None:
+    def next_call(self) -> Call[P] | None:
         if self._done:
             return None
         size = self._page_size
@@ -140,14 +173,21 @@ class TokenPages:
         params: dict[str, str | int] = {"limit": size}
         if self._until is not None:
             params["until"] = self._until
-        read = _reader(ListTokensResponse, "GET /v6/user/tokens")
-        return Call("GET", "/v6/user/tokens", read, Idempotency.SAFE, params=params)
+        return Call("GET", self._path, self._read, Idempotency.SAFE, params=params)
 
-    def take(self, page: ListTokensResponse) -> list[AuthToken]:
-        tokens = page.tokens
+    def take(self, page: P) -> list[I]:
+        items = self._items(page)
         if self._remaining is not None:
-            tokens = tokens[: self._remaining]
-            self._remaining -= len(tokens)
+            items = items[: self._remaining]
+            self._remaining -= len(items)
         self._until = page.pagination.next
-        self._done = self._until is None or not tokens or self._remaining == 0
-        return tokens
+        self._done = self._until is None or not items or self._remaining == 0
+        return items
+
+
+def token_pages(limit: int | None, page_size: int) -> Pages[ListTokensResponse, AuthToken]:
+    return Pages("/v6/user/tokens", ListTokensResponse, lambda p: p.tokens, limit, page_size)
+
+
+def event_pages(limit: int | None, page_size: int) -> Pages[ListEventsResponse, AuditEvent]:
+    return Pages("/v1/user/events", ListEventsResponse, lambda p: p.events, limit, page_size)

@@ -3,12 +3,12 @@
 import time
 from collections.abc import Iterator
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
 from tokend.client import calls
-from tokend.client.calls import MAX_PAGE_SIZE, Call, Expiry, TokenPages
+from tokend.client.calls import MAX_PAGE_SIZE, Call, Expiry, Pages
 from tokend.client.connection import (
     Wait,
     headers,
@@ -18,9 +18,10 @@ from tokend.client.connection import (
     settle,
 )
 from tokend.client.retry import RetryPolicy
-from tokend.models import AuthToken, AuthUser, CreateTokenResponse
+from tokend.models import AuditEvent, AuthToken, AuthUser, CreateTokenResponse
 
 T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741 - the item type
 
 
 class Client:
@@ -53,6 +54,17 @@ class Client:
     def user(self) -> AuthUser:
         """The user the token belongs to."""
         return self.send(calls.get_user())
+
+    def events(
+        self, limit: int | None = None, *, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[AuditEvent]:
+        """The audit log of the caller's tokens (or its newest ``limit`` events), newest
+        first, fetching pages as needed."""
+        return self.walk(calls.event_pages(limit, page_size))
+
+    def walk(self, pages: Pages[Any, I]) -> Iterator[I]:
+        while (call := pages.next_call()) is not None:
+            yield from pages.take(self.send(call))
 
     def send(self, call: Call[T]) -> T:
         attempt = 1
@@ -111,11 +123,7 @@ class Tokens:
         self, limit: int | None = None, *, page_size: int = MAX_PAGE_SIZE
     ) -> Iterator[AuthToken]:
         """Every token (or the newest ``limit``), newest first, fetching pages as needed."""
-        return self._walk(TokenPages(limit, page_size))
-
-    def _walk(self, pages: TokenPages) -> Iterator[AuthToken]:
-        while (call := pages.next_call()) is not None:
-            yield from pages.take(self._client.send(call))
+        return self._client.walk(calls.token_pages(limit, page_size))
 
     def get(self, token_id: str) -> AuthToken:
         """One token's metadata; ``"current"`` is the client's own token."""
@@ -124,3 +132,8 @@ class Tokens:
     def delete(self, token_id: str) -> str:
         """Revoke a token (``"current"`` allowed); returns its id."""
         return self._client.send(calls.delete_token(token_id))
+
+    def rotate(self, token_id: str) -> CreateTokenResponse:
+        """Revoke a token (``"current"`` allowed) and get its successor: same name, scope
+        and lifetime length; the new secret is in ``.bearer_token``, and only there."""
+        return self._client.send(calls.rotate_token(token_id))
