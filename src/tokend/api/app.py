@@ -14,7 +14,15 @@ from tokend.api.body_limit import BodyLimitMiddleware
 from tokend.api.dependencies import get_principal
 from tokend.api.errors import install_error_handlers
 from tokend.api.github_keys import GitHubKeys
-from tokend.api.routes import events, health, introspection, secret_scanning, tokens, user
+from tokend.api.routes import (
+    events,
+    health,
+    introspection,
+    metrics,
+    secret_scanning,
+    tokens,
+    user,
+)
 from tokend.bootstrap import bootstrap
 from tokend.settings import Settings
 from tokend.storage.migrate import ensure_current
@@ -61,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         introspection.router,
         secret_scanning.router,
         health.router,
+        metrics.router,
     )
     for router in routers:
         app.include_router(router)

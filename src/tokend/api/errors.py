@@ -15,17 +15,32 @@ from starlette.exceptions import HTTPException
 from tokend.domain.errors import (
     AuthenticationError,
     Conflict,
+    ExpiredToken,
     Forbidden,
     InvalidSignature,
+    LeakedToken,
+    MalformedSecret,
     MissingToken,
     NotFound,
+    RevokedToken,
     TokendError,
+    UnknownToken,
     ValidationFailed,
 )
+from tokend.metrics import AUTHENTICATION_FAILURES
 
 log = logging.getLogger("tokend.api")
 
 REALM = 'Bearer realm="tokend"'
+# The metric label of each failure: the class, never anything the client sent.
+_REASONS: dict[type[AuthenticationError], str] = {
+    MissingToken: "missing",
+    MalformedSecret: "malformed",
+    UnknownToken: "unknown",
+    ExpiredToken: "expired",
+    RevokedToken: "revoked",
+    LeakedToken: "leaked",
+}
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -93,6 +108,7 @@ def authentication_challenge(exc: AuthenticationError) -> tuple[str, dict[str, s
 
 
 def authentication_failed(exc: AuthenticationError) -> JSONResponse:
+    AUTHENTICATION_FAILURES.labels(_REASONS.get(type(exc), "invalid")).inc()
     code, headers = authentication_challenge(exc)
     return error_response(401, code, str(exc), headers)
 

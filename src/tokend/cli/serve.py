@@ -21,6 +21,7 @@ def serve(
     from tokend.api.http_protocol import JsonErrorHttpToolsProtocol
     from tokend.api.log_redaction import uvicorn_log_config
     from tokend.cli.operator_errors import errors_as_messages
+    from tokend.metrics import shared_between_workers
     from tokend.settings import Settings
     from tokend.storage.engine import make_engine
     from tokend.storage.migrate import ensure_current
@@ -41,14 +42,15 @@ def serve(
         f"tokend {__version__}: database {database}, {workers} worker(s), http://{host}:{port}",
         err=True,
     )
-    uvicorn.run(
-        "tokend.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        log_config=uvicorn_log_config(),
-        http=JsonErrorHttpToolsProtocol,
-        server_header=False,
-    )
+    with shared_between_workers(workers):
+        uvicorn.run(
+            "tokend.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+            log_config=uvicorn_log_config(),
+            http=JsonErrorHttpToolsProtocol,
+            server_header=False,
+        )

@@ -8,6 +8,7 @@ from tokend.domain.audit import AuditEvent, EventType, Requester
 from tokend.domain.errors import ValidationFailed
 from tokend.domain.principal import Principal
 from tokend.domain.tokens import Token
+from tokend.metrics import TOKEN_EVENTS
 from tokend.service.ports import UnitOfWork, UnitOfWorkFactory
 
 MAX_PAGE = 100
@@ -29,6 +30,7 @@ def record(
     requester: Requester,
 ) -> AuditEvent:
     """Add an event about ``token`` to the caller's transaction."""
+    TOKEN_EVENTS.labels(type.value).inc()
     return uow.audit.add(
         AuditEvent(
             id=ids.new_event_id(),

@@ -17,6 +17,7 @@ from tokend.domain.digest import Digester, Hash
 from tokend.domain.errors import MissingToken, UnknownToken
 from tokend.domain.principal import Principal
 from tokend.domain.secret import SecretFormat
+from tokend.metrics import CACHE_MISSES
 from tokend.service.activity import ActivityRecorder
 from tokend.service.cache import CacheEntry, VerificationCache
 from tokend.service.clock import Clock, system_clock
@@ -97,6 +98,7 @@ class Authenticator:
     def load(self, secret: str, digest: bytes) -> Principal:
         """A cache miss: check the format, look the digest up, cache what is found."""
         self.secret_format.check(secret)  # before the database, always
+        CACHE_MISSES.inc()
         generation = self.cache.generation
         with self.uow(one_read=True) as uow:
             # An indexed equality look-up on a digest: the secret itself is never
