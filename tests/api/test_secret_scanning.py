@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.conftest import Account
 from tests.support import Server
+from tokend.bootstrap import Services
 
 PATH = "/v1/secret-scanning/github"
 KEY_ID = "test-key-1"
@@ -83,7 +84,10 @@ def new_secret(server: Server, owner: Account, name: str = "leaky") -> dict[str,
 
 
 def test_a_signed_report_revokes_and_labels(
-    scanning_server: Server, github_key: ec.EllipticCurvePrivateKey, alice: Account
+    scanning_server: Server,
+    github_key: ec.EllipticCurvePrivateKey,
+    alice: Account,
+    services: Services,
 ) -> None:
     made = new_secret(scanning_server, alice)
     secret, token_id = str(made["bearerToken"]), made["token"]["id"]  # type: ignore[index]
@@ -121,6 +125,9 @@ def test_a_signed_report_revokes_and_labels(
     assert leaked[0]["token"]["leakedUrl"] == "https://github.com/o/r/blob/main/.env"
     assert leaked[0]["token"]["leakedAt"] == leaked[0]["createdAt"]
     assert "actorTokenId" not in leaked[0]
+    resource_server = services.admin.create_service(f"rs-{token_id.lower()[:12]}").issued.secret
+    with scanning_server.client(resource_server) as rs:
+        assert rs.post("/v1/introspect", data={"token": secret}).json() == {"active": False}
 
     # Reported again: no longer live, so a false positive, and no second event.
     again = httpx.post(scanning_server.url + PATH, content=findings(secret),
