@@ -1,7 +1,6 @@
 """Verification on a real SQLite database, counting the SQL it sends: malformed secrets
 never reach it, a cache hit costs nothing, unknown secrets are looked up once."""
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,14 +30,6 @@ class StatementCounter:
 
     def __call__(self, *_: Any) -> None:
         self.count += 1
-
-
-@pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    services = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'auth.db'}"))
-    upgrade(services.engine)
-    yield services
-    services.close()
 
 
 def count_statements(services: Services) -> StatementCounter:

@@ -15,6 +15,7 @@ from tokend.cli.output import Format, FormatOption, console, render, say
 if TYPE_CHECKING:
     from tokend.bootstrap import Services
     from tokend.domain.accounts import Team
+    from tokend.service.admin import NewUser
 
 app = typer.Typer(help="Users, teams and services (operator side).", no_args_is_help=True)
 
@@ -46,47 +47,34 @@ def create_user(
     fmt: Format = FormatOption,
 ) -> None:
     """Create a user and its first token (named 'bootstrap'); prints the token once."""
-    from tokend.api.convert import auth_token, auth_user
-
     with _services() as services:
         created = services.admin.create_user(username, email=email, name=name)
-    user, issued = created.user, created.issued
-
-    def text() -> None:
-        console.print(f"Created user [bold]{user.username}[/] ({user.id}).")
-        console.print("Their first token; it is shown only now, so store it safely:")
-        say(issued.secret)
-
-    render(
-        fmt,
-        {
-            "user": auth_user(user).model_dump(by_alias=True),
-            "token": auth_token(issued.token).model_dump(by_alias=True),
-            "bearerToken": issued.secret,
-        },
-        text,
-    )
+    _print_account(fmt, "user", created, "Their first token; it is shown only now")
 
 
 @app.command("create-service")
 def create_service(name: str, fmt: Format = FormatOption) -> None:
     """Create a service account for a resource server; prints its token once. That token
     may only call POST /v1/introspect."""
-    from tokend.api.convert import auth_token, auth_user
-
     with _services() as services:
         created = services.admin.create_service(name)
-    service, issued = created.user, created.issued
+    _print_account(fmt, "service", created, "Its token, for POST /v1/introspect; shown only now")
+
+
+def _print_account(fmt: Format, kind: str, created: "NewUser", token_line: str) -> None:
+    from tokend.api.convert import auth_token, auth_user
+
+    account, issued = created.user, created.issued
 
     def text() -> None:
-        console.print(f"Created service [bold]{service.username}[/] ({service.id}).")
-        console.print("Its token, for POST /v1/introspect; shown only now, so store it safely:")
+        console.print(f"Created {kind} [bold]{account.username}[/] ({account.id}).")
+        console.print(f"{token_line}, so store it safely:")
         say(issued.secret)
 
     render(
         fmt,
         {
-            "service": auth_user(service).model_dump(by_alias=True),
+            kind: auth_user(account).model_dump(by_alias=True),
             "token": auth_token(issued.token).model_dump(by_alias=True),
             "bearerToken": issued.secret,
         },
