@@ -9,10 +9,12 @@ from tokend.service.activity import ActivityRecorder
 from tokend.service.admin import AdminService
 from tokend.service.authentication import Authenticator
 from tokend.service.cache import VerificationCache
-from tokend.service.ports import RevocationFeed
+from tokend.service.ports import FailureCounter, RevocationFeed
+from tokend.service.rate_limit import RateLimiter
 from tokend.service.tokens import TokenService
 from tokend.settings import Settings
 from tokend.storage.engine import make_engine
+from tokend.storage.failure_counters import InProcessFailureCounter, RedisFailureCounter
 from tokend.storage.revocation_feed import revocation_feed
 from tokend.storage.unit_of_work import SqlUnitOfWorkFactory
 
@@ -25,6 +27,7 @@ class Services:
     tokens: TokenService
     admin: AdminService
     revocations: RevocationFeed
+    rate_limiter: RateLimiter
 
     def start(self) -> None:
         """Start what a serving process runs in the background: the revocation feed
@@ -34,11 +37,12 @@ class Services:
         self.authenticator.activity.start()
 
     def close(self) -> None:
-        """Write pending activeAt updates, stop the background threads, close the pool."""
+        """Write pending activeAt updates, stop the background threads, close the pools."""
         try:
             self.authenticator.activity.close()
             self.revocations.close()
         finally:
+            self.rate_limiter.close()
             self.engine.dispose()
 
 
@@ -72,4 +76,15 @@ def bootstrap(settings: Settings | None = None) -> Services:
         tokens=tokens,
         admin=AdminService(uow=uow, tokens=tokens),
         revocations=revocation_feed(engine),
+        rate_limiter=RateLimiter(
+            _failure_counter(settings),
+            limit=settings.rate_limit_failures,
+            window_s=settings.rate_limit_window_s,
+        ),
     )
+
+
+def _failure_counter(settings: Settings) -> FailureCounter:
+    if settings.redis_url is None:
+        return InProcessFailureCounter()
+    return RedisFailureCounter.from_url(settings.redis_url, prefix=settings.redis_prefix)

@@ -9,9 +9,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from tokend.api.bearer import bearer_secret
 from tokend.bootstrap import Services
+from tokend.domain.errors import AuthenticationError
 from tokend.domain.principal import Principal
 from tokend.service.authentication import Authenticator
 
@@ -32,11 +34,28 @@ async def authenticate(authenticator: Authenticator, secret: str | None) -> Prin
     return loaded
 
 
+def client_address(scope: Scope) -> str:
+    """The client's IP address: the peer's, or what a trusted proxy says it is (uvicorn
+    rewrites ``scope["client"]``; `tokend serve` tells it which proxies to trust)."""
+    client = scope.get("client")
+    return client[0] if client else ""
+
+
 async def get_principal(request: Request) -> Principal:
     services: Services = request.app.state.services
-    return await authenticate(
-        services.authenticator, bearer_secret(request.headers.get("authorization"))
-    )
+    limiter = services.rate_limiter
+    address = client_address(request.scope)
+    # Before the token is looked at: a blocked address learns nothing from guessing.
+    limiter.check(address)
+    try:
+        return await authenticate(
+            services.authenticator, bearer_secret(request.headers.get("authorization"))
+        )
+    except AuthenticationError:
+        if limiter.enabled:
+            # In a thread: the count may live in Redis. Raises RateLimited past the limit.
+            await run_in_threadpool(limiter.record_failure, address)
+        raise
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
