@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from tokend.domain.audit import Requester
 from tokend.domain.digest import Digester
 from tokend.service.activity import ActivityRecorder
 from tokend.service.admin import AdminService
@@ -12,10 +13,12 @@ from tokend.service.authentication import Authenticator
 from tokend.service.cache import VerificationCache
 from tokend.service.introspection import IntrospectionService
 from tokend.service.leaks import LeakService
-from tokend.service.ports import RevocationFeed
+from tokend.service.ports import FailureCounter, RevocationFeed
+from tokend.service.rate_limit import RateLimiter
 from tokend.service.tokens import TokenService
 from tokend.settings import Settings
 from tokend.storage.engine import make_engine
+from tokend.storage.failure_counters import InProcessFailureCounter, RedisFailureCounter
 from tokend.storage.revocation_feed import revocation_feed
 from tokend.storage.unit_of_work import SqlUnitOfWorkFactory
 
@@ -31,6 +34,7 @@ class Services:
     introspection: IntrospectionService
     leaks: LeakService
     revocations: RevocationFeed
+    rate_limiter: RateLimiter
 
     def start(self) -> None:
         """Start what a serving process runs in the background: the revocation feed
@@ -40,11 +44,12 @@ class Services:
         self.authenticator.activity.start()
 
     def close(self) -> None:
-        """Write pending activeAt updates, stop the background threads, close the pool."""
+        """Write pending activeAt updates, stop the background threads, close the pools."""
         try:
             self.authenticator.activity.close()
             self.revocations.close()
         finally:
+            self.rate_limiter.close()
             self.engine.dispose()
 
 
@@ -72,13 +77,18 @@ def bootstrap(settings: Settings | None = None) -> Services:
         cache=cache,
         activity=activity,
     )
+    audit = AuditService(uow=uow)
+
+    def record_block(address: str) -> None:
+        audit.record_rate_limited(Requester(ip=address))
+
     return Services(
         settings=settings,
         engine=engine,
         authenticator=authenticator,
         tokens=tokens,
         admin=AdminService(uow=uow, tokens=tokens),
-        audit=AuditService(uow=uow),
+        audit=audit,
         introspection=IntrospectionService(authenticator),
         leaks=LeakService(
             uow=uow,
@@ -87,4 +97,16 @@ def bootstrap(settings: Settings | None = None) -> Services:
             revoked=cache.invalidate,
         ),
         revocations=revocation_feed(engine),
+        rate_limiter=RateLimiter(
+            _failure_counter(settings),
+            limit=settings.rate_limit_failures,
+            window_s=settings.rate_limit_window_s,
+            on_block=record_block,
+        ),
     )
+
+
+def _failure_counter(settings: Settings) -> FailureCounter:
+    if settings.redis_url is None:
+        return InProcessFailureCounter()
+    return RedisFailureCounter.from_url(settings.redis_url, prefix=settings.redis_prefix)

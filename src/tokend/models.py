@@ -222,5 +222,20 @@ class ErrorResponse(WireModel):
     error: ErrorDetail
 
 
+class RateLimit(WireModel):
+    remaining: int = Field(description="Attempts left in the window: always 0 in a 429.")
+    reset: int = Field(description="When the window ends, seconds since the epoch.")
+    reset_ms: Timestamp = Field(description="When the window ends.")
+    total: int = Field(description="Failed authentications allowed per window.")
+
+
+class RateLimitedDetail(ErrorDetail):
+    limit: RateLimit
+
+
+class RateLimitedResponse(WireModel):
+    error: RateLimitedDetail
+
+
 class Status(WireModel):
     status: Literal["ok"] = "ok"

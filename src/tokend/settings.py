@@ -1,5 +1,6 @@
 """Every ``TOKEND_*`` setting, read from the environment (or a ``.env`` file)."""
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 
@@ -48,6 +49,23 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535, description="Port `tokend serve` uses.")
     workers: int = Field(default=1, ge=1, le=64, description="Worker processes of serve.")
     log_level: str = Field(default="info", description="debug, info, warning or error.")
+    rate_limit_failures: int = Field(
+        default=30,
+        ge=0,
+        description="Failed authentications allowed per client address per window (0: no limit).",
+    )
+    rate_limit_window_s: int = Field(
+        default=60, ge=1, description="The window of the failed-authentication limit."
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://HOST:PORT/DB: failed authentications counted for every node.",
+    )
+    redis_prefix: str = Field(default="tokend:", description="Prefix of tokend's Redis keys.")
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated IPs or CIDR networks whose X-Forwarded-For is believed.",
+    )
 
     @field_validator("token_prefix")
     @classmethod
@@ -75,6 +93,32 @@ class Settings(BaseSettings):
         if value not in ("critical", "error", "warning", "info", "debug"):
             raise ValueError("must be one of debug, info, warning, error, critical")
         return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _valid_redis_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # TOKEND_REDIS_URL= (empty) means no Redis
+        if value.partition("://")[0] not in ("redis", "rediss", "unix"):
+            raise ValueError("not a Redis URL; use redis://HOST:PORT/DB")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        networks = []
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                networks.append(str(ipaddress.ip_network(entry, strict=False)))
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR network") from None
+        # Normalised: uvicorn would take a malformed entry as a literal host name,
+        # trusting nobody without a word.
+        return ",".join(networks)
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return self.trusted_proxies.split(",") if self.trusted_proxies else []
 
     @cached_property
     def secret_format(self) -> SecretFormat:

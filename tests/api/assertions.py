@@ -21,6 +21,9 @@ CODES_BY_STATUS = {
     503: {"service_unavailable"},
 }
 
+# Fields an error object carries besides code and message, by code.
+_EXTRA_FIELDS = {"rate_limited": {"limit"}}
+
 # Two English words in a row: a sentence, not a code, a number or a dump.
 _ENGLISH = re.compile(r"[A-Za-z]{2,}[ ,:]+[A-Za-z]{2,}")
 _STACK_TRACE = ("Traceback", 'File "', "Exception:", "Error:")
@@ -34,8 +37,8 @@ def error_body(status: int, text: str, content_type: str) -> dict[str, str]:
     assert set(body) == {"error"}, text
     error = body["error"]
     assert isinstance(error, dict), text
-    assert set(error) == {"code", "message"}, text
-    assert error["code"] in CODES_BY_STATUS.get(status, set()), (status, text)
+    assert error.get("code") in CODES_BY_STATUS.get(status, set()), (status, text)
+    assert set(error) == {"code", "message", *_EXTRA_FIELDS.get(error["code"], ())}, text
     message = error["message"]
     assert isinstance(message, str), text
     assert message.strip(), text

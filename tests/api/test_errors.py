@@ -2,7 +2,7 @@
 
 Each case checks the status, the code, the exact body shape
 ``{"error": {"code", "message"}}`` with an English message, and the headers the row
-requires. 429 is left out until rate limiting exists.
+requires. 429 has servers of its own, in test_rate_limit.py.
 """
 
 import contextlib

@@ -29,9 +29,11 @@ def test_every_endpoint_is_documented_with_its_errors(server: Server) -> None:
     for path, method in OPERATIONS:
         responses = doc["paths"][path][method]["responses"]
         assert "422" not in responses, (path, method)
-        assert {"200", "400", "401", "500", "503"} <= set(responses), (path, method)
+        assert {"200", "400", "401", "429", "500", "503"} <= set(responses), (path, method)
         assert doc["paths"][path][method]["security"] == [{"HTTPBearer": []}]
     assert "HTTPValidationError" not in doc["components"]["schemas"]
+    limit = doc["components"]["schemas"]["RateLimit"]  # the 429's limit object
+    assert set(limit["properties"]) == {"remaining", "reset", "resetMs", "total"}
 
 
 def test_documented_token_fields_are_what_the_server_sends(server: Server, alice: Account) -> None:

@@ -9,10 +9,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from tokend.api.bearer import bearer_secret
 from tokend.bootstrap import Services
 from tokend.domain.audit import Requester
+from tokend.domain.errors import AuthenticationError, RateLimited
 from tokend.domain.principal import Principal
 from tokend.service.authentication import Authenticator
 
@@ -33,18 +35,49 @@ async def authenticate(authenticator: Authenticator, secret: str | None) -> Prin
     return loaded
 
 
+def client_address(scope: Scope) -> str:
+    """The client's IP address: the peer's, or what a trusted proxy says it is (uvicorn
+    rewrites ``scope["client"]``; `tokend serve` tells it which proxies to trust)."""
+    client = scope.get("client")
+    return client[0] if client else ""
+
+
 async def get_principal(request: Request) -> Principal:
     services: Services = request.app.state.services
-    return await authenticate(
-        services.authenticator, bearer_secret(request.headers.get("authorization"))
-    )
+    limiter = services.rate_limiter
+    address = client_address(request.scope)
+    secret = bearer_secret(request.headers.get("authorization"))
+    # Before the token is looked at: a blocked address learns nothing from guessing.
+    try:
+        limiter.check(address)
+    except RateLimited:
+        await _tell_refused_owner(services, request, address, secret)
+        raise
+    try:
+        return await authenticate(services.authenticator, secret)
+    except AuthenticationError:
+        if limiter.enabled:
+            # In a thread: the count may live in Redis. Raises RateLimited past the limit.
+            await run_in_threadpool(limiter.record_failure, address)
+        raise
+
+
+async def _tell_refused_owner(
+    services: Services, request: Request, address: str, secret: str | None
+) -> None:
+    # A token this process already knows as live, refused only because of its address:
+    # its user's audit log says so, once per block. Cache only, never the database,
+    # so a flood from a blocked address costs nothing more.
+    refused = services.authenticator.hit(secret)
+    if refused is not None and services.rate_limiter.first_refusal(address, refused.token.id):
+        requester = await get_requester(request)
+        await run_in_threadpool(services.audit.record_rate_limited, requester, refused)
 
 
 async def get_requester(request: Request) -> Requester:
-    """Where the request came from, for the audit log (the address is the one uvicorn
-    reports, which honours X-Forwarded-For only from trusted proxies)."""
+    """Where the request came from, for the audit log."""
     return Requester(
-        ip=request.client.host if request.client else None,
+        ip=client_address(request.scope) or None,
         user_agent=request.headers.get("user-agent"),
     )
 

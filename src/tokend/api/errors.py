@@ -22,12 +22,14 @@ from tokend.domain.errors import (
     MalformedSecret,
     MissingToken,
     NotFound,
+    RateLimited,
     RevokedToken,
     TokendError,
     UnknownToken,
     ValidationFailed,
 )
 from tokend.metrics import AUTHENTICATION_FAILURES
+from tokend.models import RateLimit, RateLimitedDetail, RateLimitedResponse
 
 log = logging.getLogger("tokend.api")
 
@@ -113,10 +115,26 @@ def authentication_failed(exc: AuthenticationError) -> JSONResponse:
     return error_response(401, code, str(exc), headers)
 
 
+def rate_limited(exc: RateLimited) -> JSONResponse:
+    limit = RateLimit(
+        remaining=0, reset=exc.reset_ms // 1000, reset_ms=exc.reset_ms, total=exc.limit
+    )
+    body = RateLimitedResponse(
+        error=RateLimitedDetail(code="rate_limited", message=str(exc), limit=limit)
+    )
+    return JSONResponse(
+        body.model_dump(by_alias=True),
+        status_code=429,
+        headers={"Retry-After": str(exc.retry_after_s)},
+    )
+
+
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     message = str(exc)
     if isinstance(exc, AuthenticationError):
         return authentication_failed(exc)
+    if isinstance(exc, RateLimited):
+        return rate_limited(exc)
     if isinstance(exc, Forbidden):
         return error_response(403, "forbidden", message)
     if isinstance(exc, NotFound):

@@ -38,6 +38,7 @@ def serve(
     port = port if port is not None else settings.port
     workers = workers or settings.workers
     database = engine.url.render_as_string(hide_password=True)
+    proxies = settings.trusted_proxy_list
     say(
         f"tokend {__version__}: database {database}, {workers} worker(s), http://{host}:{port}",
         err=True,
@@ -53,4 +54,9 @@ def serve(
             log_config=uvicorn_log_config(),
             http=JsonErrorHttpToolsProtocol,
             server_header=False,
+            # uvicorn would believe X-Forwarded-For from 127.0.0.1 (or $FORWARDED_ALLOW_IPS),
+            # letting any local client choose the address its failures count against:
+            # tokend believes only the proxies it is given, and by default none.
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies,
         )

@@ -59,3 +59,17 @@ class Conflict(TokendError):
 
 class InvalidSignature(TokendError):
     """A leak report whose signature is missing, made with an unknown key, or wrong."""
+
+
+class RateLimited(TokendError):
+    """Too many failed authentications from the client's address: refused unverified
+    until the window ends."""
+
+    def __init__(self, *, limit: int, reset_ms: int, retry_after_s: int) -> None:
+        super().__init__(
+            "Too many failed authentication attempts from this address. "
+            f"Retry in {retry_after_s} seconds."
+        )
+        self.limit = limit
+        self.reset_ms = reset_ms  # when the window ends, ms since the epoch
+        self.retry_after_s = retry_after_s

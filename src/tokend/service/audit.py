@@ -1,6 +1,7 @@
 """The audit trail: events are written in the transaction that makes them, and read
 back by their user, newest first."""
 
+import logging
 from dataclasses import dataclass
 
 from tokend.domain import ids
@@ -9,9 +10,12 @@ from tokend.domain.errors import ValidationFailed
 from tokend.domain.principal import Principal
 from tokend.domain.tokens import Token
 from tokend.metrics import TOKEN_EVENTS
+from tokend.service.clock import Clock, system_clock
 from tokend.service.ports import UnitOfWork, UnitOfWorkFactory
 
 MAX_PAGE = 100
+
+log = logging.getLogger("tokend.audit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,19 +29,19 @@ def record(
     type: EventType,
     *,
     now: int,
-    token: Token,
+    token: Token | None,
     actor: Principal | None,
     requester: Requester,
 ) -> AuditEvent:
-    """Add an event about ``token`` to the caller's transaction."""
+    """Add an event (about ``token``, if any: its user's log) to the caller's transaction."""
     TOKEN_EVENTS.labels(type.value).inc()
     return uow.audit.add(
         AuditEvent(
             id=ids.new_event_id(),
             type=type,
             created_at=now,
-            user_id=token.user_id,
-            token_id=token.id,
+            user_id=token.user_id if token else None,
+            token_id=token.id if token else None,
             token=token,
             actor_token_id=actor.token.id if actor else None,
             requester=requester,
@@ -48,6 +52,25 @@ def record(
 @dataclass(frozen=True, slots=True)
 class AuditService:
     uow: UnitOfWorkFactory
+    clock: Clock = system_clock
+
+    def record_rate_limited(self, requester: Requester, refused: Principal | None = None) -> None:
+        """A rate-limit block: of an address (kept for operators, in no user's log), or
+        of a live token refused because of its address (in its user's log). Best
+        effort: the 429 matters more than its record, so a failure is only logged."""
+        try:
+            with self.uow(write=True) as uow:
+                record(
+                    uow,
+                    EventType.AUTH_RATE_LIMITED,
+                    now=self.clock(),
+                    token=refused.token if refused else None,
+                    actor=refused,
+                    requester=requester,
+                )
+                uow.commit()
+        except Exception as error:
+            log.warning("could not record a rate-limit block: %s", type(error).__name__)
 
     def list(self, principal: Principal, *, limit: int = 20, until: int | None = None) -> EventPage:
         """The caller's events (a team-scoped token sees its team's only)."""

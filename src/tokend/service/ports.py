@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Protocol, Self
+from typing import NamedTuple, Protocol, Self
 
 from tokend.domain.accounts import Team, User
 from tokend.domain.audit import AuditEvent
@@ -120,6 +120,22 @@ class RevocationFeed(Protocol):
     def start(self, on_revoked: Callable[[str], None], on_gap: Callable[[], None]) -> None:
         """Call ``on_revoked(token_id)`` for each revocation from now on, and ``on_gap()``
         whenever some may have been missed (a lost connection), from a background thread."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class FailureCount(NamedTuple):
+    failures: int  # in the address's current window, the one just added included
+    window_ends: int  # ms since the epoch
+
+
+class FailureCounter(Protocol):
+    """Failed authentications per client address, in fixed windows: an address's window
+    opens at its first failure and lasts ``window_ms``."""
+
+    def add(self, address: str, now: int, window_ms: int) -> FailureCount:
+        """Count one failure of ``address`` at ``now``; may block on the network."""
         ...
 
     def close(self) -> None: ...

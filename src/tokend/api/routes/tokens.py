@@ -28,7 +28,7 @@ TeamParam = Annotated[str | None, Query(pattern=r"^[0-9A-Za-z_-]{1,64}$")]
 @router.post(
     "/v3/user/tokens",
     response_model=CreateTokenResponse,
-    responses=errors(400, 401, 403),
+    responses=errors(400, 401, 403, 429),
     summary="Create an auth token",
 )
 def create_token(
@@ -53,7 +53,7 @@ def create_token(
 @router.get(
     "/v6/user/tokens",
     response_model=ListTokensResponse,
-    responses=errors(400, 401, 403),
+    responses=errors(400, 401, 403, 429),
     summary="List auth tokens",
 )
 @router.get("/v5/user/tokens", response_model=ListTokensResponse, include_in_schema=False)
@@ -74,7 +74,7 @@ def list_tokens(
 @router.get(
     "/v5/user/tokens/{tokenId}",
     response_model=GetTokenResponse,
-    responses=errors(400, 401, 403, 404),
+    responses=errors(400, 401, 403, 404, 429),
     summary="Get auth token metadata",
 )
 def get_token(
@@ -88,7 +88,7 @@ def get_token(
 @router.delete(
     "/v3/user/tokens/{tokenId}",
     response_model=DeleteTokenResponse,
-    responses=errors(400, 401, 403, 404),
+    responses=errors(400, 401, 403, 404, 429),
     summary="Delete an authentication token",
 )
 def delete_token(

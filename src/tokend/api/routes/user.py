@@ -3,7 +3,8 @@
 Services call this endpoint to check a token, so most requests carry a token the
 process has seen moments ago. `CachedUserShortcut` answers those at the ASGI level,
 before routing; everything else (no token, a bad one, a cache miss, an expiry or
-activeAt write due) goes on to the route, which has the one set of rules for them.
+activeAt write due, a rate-limited address) goes on to the route, which has the one
+set of rules for them.
 """
 
 from functools import lru_cache
@@ -13,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tokend.api.bearer import BEARER_SECURITY, bearer_secret
 from tokend.api.convert import auth_user
-from tokend.api.dependencies import get_principal
+from tokend.api.dependencies import client_address, get_principal
 from tokend.api.routes.responses import errors
 from tokend.bootstrap import Services
 from tokend.domain.accounts import User
@@ -28,7 +29,7 @@ router = APIRouter(tags=["User"])
 @router.get(
     PATH,
     response_model=UserResponse,
-    responses=errors(400, 401),
+    responses=errors(400, 401, 429),
     summary="Get the user of the calling token",
     openapi_extra=BEARER_SECURITY,
 )
@@ -57,7 +58,7 @@ class CachedUserShortcut:
         if scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "GET":
             services: Services = scope["app"].state.services
             principal = services.authenticator.hit(_authorization(scope))
-            if principal is not None:
+            if principal is not None and not services.rate_limiter.blocks(client_address(scope)):
                 body = _body(principal.user)
                 headers = [
                     (b"content-length", str(len(body)).encode()),

@@ -1,0 +1,193 @@
+"""Failed authentication is limited per client address (§7), on servers of their own:
+over the limit an address gets 429 `rate_limited`, good token or not, until its
+window ends; with Redis the count is shared by every node."""
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from sqlalchemy import text
+
+from tests.api.assertions import assert_error
+from tests.conftest import Account
+from tests.support import REDIS_URL, Server, redis_prefix
+from tokend.bootstrap import Services
+from tokend.domain.audit import EventType, Requester
+from tokend.domain.secret import SecretFormat
+
+LIMIT = 3
+STRICT = {"TOKEND_RATE_LIMIT_FAILURES": str(LIMIT)}
+
+MakeServer = Callable[..., Server]
+
+
+@pytest.fixture
+def make_server(database_url: str, tmp_path: Path) -> Iterator[MakeServer]:
+    """Starts servers on the test database with a limit of 3; all stopped afterwards."""
+    started: list[Server] = []
+
+    def make(**env: str) -> Server:
+        log = tmp_path / f"node-{len(started)}.log"
+        node = Server(database_url=database_url, log_path=log, env={**STRICT, **env})
+        started.append(node.start())
+        return node
+
+    yield make
+    for node in started:
+        node.stop()
+
+
+def guess(node: Server, headers: dict[str, str] | None = None) -> httpx.Response:
+    """A well-formed token that was never issued: looked up, and a failure."""
+    with node.client(SecretFormat().generate()) as api:
+        return api.get("/v2/user", headers=headers)
+
+
+def use(node: Server, token: str, path: str = "/v2/user", **headers: str) -> httpx.Response:
+    with node.client(token) as api:
+        return api.get(path, headers=headers)
+
+
+def assert_rate_limited(response: httpx.Response, window_s: int = 60) -> dict[str, int]:
+    """A §5 429 with its limit object and Retry-After; returns the limit object."""
+    before_ms = time.time_ns() // 1_000_000
+    assert_error(response, 429, "rate_limited")
+    limit: dict[str, int] = response.json()["error"]["limit"]
+    assert set(limit) == {"remaining", "reset", "resetMs", "total"}
+    assert all(type(value) is int for value in limit.values()), limit
+    assert (limit["remaining"], limit["total"]) == (0, LIMIT)
+    assert limit["reset"] == limit["resetMs"] // 1000
+    assert before_ms - 1000 < limit["resetMs"] <= before_ms + window_s * 1000
+    retry_after = int(response.headers["Retry-After"])
+    assert 1 <= retry_after <= window_s
+    # Whole seconds, rounded up, to the end of the window.
+    assert 0 <= retry_after - (limit["resetMs"] - before_ms) / 1000 <= 2
+    return limit
+
+
+def test_a_burst_of_bad_tokens_is_refused_with_429(make_server: MakeServer, alice: Account) -> None:
+    node = make_server()
+    for _ in range(2):  # cached now, so GET /v2/user takes the ASGI shortcut
+        assert use(node, alice.token).status_code == 200
+    for _ in range(LIMIT):
+        assert_error(guess(node), 401, "invalid_token")
+    with node.client() as anonymous:
+        # No token at all is a failure too, here the one over the limit.
+        assert_error(anonymous.get("/v6/user/tokens"), 429, "rate_limited")
+    first = assert_rate_limited(guess(node))
+
+    # The good token is refused too, unverified, on the shortcut and on the routes.
+    assert_rate_limited(use(node, alice.token))
+    assert_rate_limited(use(node, alice.token, "/v6/user/tokens"))
+    with node.client(alice.token) as api:
+        assert_rate_limited(api.post("/v3/user/tokens", json={"name": "blocked"}))
+    # Refusals are not failures: the window stays where it was.
+    assert assert_rate_limited(guess(node))["resetMs"] == first["resetMs"]
+    # What needs no token is never limited.
+    with node.client() as anonymous:
+        for path in ("/healthz", "/readyz", "/openapi.json", "/docs"):
+            assert anonymous.get(path).status_code == 200, path
+
+
+def test_the_address_works_again_when_the_window_ends(
+    make_server: MakeServer, alice: Account
+) -> None:
+    node = make_server(TOKEND_RATE_LIMIT_WINDOW_S="2")
+    statuses = [guess(node).status_code for _ in range(LIMIT + 1)]
+    assert statuses == [401] * LIMIT + [429]
+    limit = assert_rate_limited(use(node, alice.token), window_s=2)
+
+    time.sleep(max(0.0, limit["resetMs"] / 1000 - time.time()) + 0.05)
+    assert use(node, alice.token).status_code == 200
+    assert_error(guess(node), 401, "invalid_token")  # a new window, a new allowance
+
+
+def test_x_forwarded_for_is_ignored_by_default(make_server: MakeServer, alice: Account) -> None:
+    node = make_server()
+    for index in range(LIMIT):
+        assert guess(node, {"X-Forwarded-For": f"198.51.100.{index}"}).status_code == 401
+    # Every spoofed address was counted against the real one, 127.0.0.1.
+    assert_rate_limited(guess(node, {"X-Forwarded-For": "198.51.100.200"}))
+    assert_rate_limited(use(node, alice.token, **{"X-Forwarded-For": "198.51.100.201"}))
+
+
+def test_x_forwarded_for_from_a_trusted_proxy_names_the_client(
+    make_server: MakeServer, alice: Account
+) -> None:
+    node = make_server(TOKEND_TRUSTED_PROXIES="10.9.0.0/16, 127.0.0.1")
+    one, other = {"X-Forwarded-For": "198.51.100.1"}, {"X-Forwarded-For": "198.51.100.2"}
+    statuses = [guess(node, one).status_code for _ in range(LIMIT + 1)]
+    assert statuses == [401] * LIMIT + [429]
+    assert_rate_limited(use(node, alice.token, **one))
+
+    assert_error(guess(node, other), 401, "invalid_token")
+    assert use(node, alice.token, **other).status_code == 200
+    assert use(node, alice.token).status_code == 200  # the proxy itself
+    # A client cannot hide behind an address it prepends: the proxy's view counts.
+    assert_rate_limited(use(node, alice.token, **{"X-Forwarded-For": "203.0.113.9, 198.51.100.1"}))
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    with redis_prefix() as prefix:
+        yield prefix
+
+
+def test_with_redis_the_limit_holds_across_two_servers(
+    make_server: MakeServer, alice: Account, prefix: str
+) -> None:
+    env = {"TOKEND_REDIS_URL": REDIS_URL, "TOKEND_REDIS_PREFIX": prefix}
+    node_a, node_b = make_server(**env), make_server(**env)
+    assert [guess(node).status_code for node in (node_a, node_b, node_a)] == [401] * LIMIT
+    # The failure over the limit is refused by whichever node sees it ...
+    assert_rate_limited(guess(node_b))
+    assert_rate_limited(guess(node_a))
+    # ... and each node then refuses the address whatever it sends.
+    for node in (node_a, node_b):
+        assert_rate_limited(use(node, alice.token))
+        assert_rate_limited(use(node, alice.token, "/v6/user/tokens"))
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        assert client.keys(f"{prefix}*") == [f"{prefix}auth-failures:127.0.0.1".encode()]
+    finally:
+        client.close()
+
+
+def test_unreachable_redis_still_limits_in_process(make_server: MakeServer, alice: Account) -> None:
+    node = make_server(TOKEND_REDIS_URL="redis://127.0.0.1:1/0")
+    statuses = [guess(node).status_code for _ in range(LIMIT + 1)]
+    assert statuses == [401] * LIMIT + [429]
+    assert_rate_limited(use(node, alice.token))
+    assert "Redis unreachable (ConnectionError)" in node.log_path.read_text()
+
+
+def test_blocks_are_audited_once(
+    make_server: MakeServer, alice: Account, services: Services
+) -> None:
+    node = make_server()
+    assert use(node, alice.token).status_code == 200
+    for _ in range(LIMIT + 1):
+        guess(node)
+    for _ in range(3):
+        assert_rate_limited(use(node, alice.token, **{"User-Agent": "blocked-client/1"}))
+
+    principal = services.authenticator.authenticate(alice.token)
+    events = services.audit.list(principal, limit=100).events
+    refused = [event for event in events if event.type is EventType.AUTH_RATE_LIMITED]
+    assert len(refused) == 1  # once per block, however many requests were refused
+    assert refused[0].token_id == alice.token_id
+    assert refused[0].requester == Requester(ip="127.0.0.1", user_agent="blocked-client/1")
+    # The block itself is kept too, in no user's log.
+    with services.engine.connect() as conn:
+        unowned = conn.execute(
+            text(
+                "SELECT count(*) FROM audit_events "
+                "WHERE type = 'auth.rate_limited' AND user_id IS NULL AND ip = '127.0.0.1'"
+            )
+        ).scalar()
+    assert unowned is not None
+    assert unowned >= 1
