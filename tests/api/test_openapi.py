@@ -45,3 +45,15 @@ def test_documented_token_fields_are_what_the_server_sends(server: Server, alice
     # Optional fields are documented without null, since they are omitted instead.
     for field in ("expiresAt", "prefix", "leakedUrl"):
         assert "anyOf" not in schema["properties"][field]
+
+
+def test_operation_ids_are_unique_and_name_their_method(server: Server) -> None:
+    # FastAPI gives GET and HEAD of one route one id, picked from a set: it differed
+    # between processes, so between the nodes of one deployment.
+    operations = [
+        (method, operation["operationId"])
+        for item in document(server)["paths"].values()
+        for method, operation in item.items()
+    ]
+    assert len({operation_id for _, operation_id in operations}) == len(operations)
+    assert all(operation_id.endswith(f"_{method}") for method, operation_id in operations)
