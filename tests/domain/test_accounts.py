@@ -1,6 +1,16 @@
-import pytest
+import contextlib
+from collections.abc import Callable
 
-from tokend.domain.accounts import validate_email, validate_slug, validate_username
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tokend.domain.accounts import (
+    validate_display_name,
+    validate_email,
+    validate_slug,
+    validate_username,
+)
 from tokend.domain.errors import ValidationFailed
 
 
@@ -25,3 +35,14 @@ def test_email() -> None:
     assert validate_email("a@b.c") == "a@b.c"
     with pytest.raises(ValidationFailed):
         validate_email("not-an-email")
+
+
+@pytest.mark.parametrize(
+    "validate", [validate_username, validate_slug, validate_email, validate_display_name]
+)
+@given(value=st.text(st.characters(exclude_categories=()), max_size=300))
+def test_any_text_is_accepted_unchanged_or_refused(
+    validate: Callable[[str], str | None], value: str
+) -> None:
+    with contextlib.suppress(ValidationFailed):
+        assert validate(value) == value

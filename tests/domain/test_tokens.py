@@ -1,13 +1,18 @@
 """Lifecycle and validation rules of a token."""
 
 import dataclasses
+import unicodedata
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tokend.domain.errors import ExpiredToken, LeakedToken, RevokedToken, ValidationFailed
 from tokend.domain.scopes import Scope
 from tokend.domain.tokens import (
     MAX_TIMESTAMP_MS,
+    NAME_MAX_LENGTH,
+    PROJECT_ID_MAX_LENGTH,
     Origin,
     Token,
     validate_expiry,
@@ -93,3 +98,44 @@ def test_project_id() -> None:
     for bad in ("", "x" * 257, "a\0b"):
         with pytest.raises(ValidationFailed):
             validate_project_id(bad)
+
+
+# --- property-based: every input is accepted as it is, or refused with ValidationFailed
+
+any_text = st.text(st.characters(exclude_categories=()), max_size=300)
+
+
+def has_no_control_characters(text: str) -> bool:
+    # Control characters and lone surrogates (categories Cc and Cs) are never stored.
+    return all(unicodedata.category(char) not in ("Cc", "Cs") for char in text)
+
+
+@given(any_text)
+def test_a_name_is_accepted_unchanged_or_refused(name: str) -> None:
+    try:
+        assert validate_name(name) == name
+    except ValidationFailed:
+        return
+    assert name.strip()
+    assert len(name) <= NAME_MAX_LENGTH
+    assert has_no_control_characters(name)
+
+
+@given(st.none() | any_text)
+def test_a_project_id_is_accepted_unchanged_or_refused(project_id: str | None) -> None:
+    try:
+        assert validate_project_id(project_id) == project_id
+    except ValidationFailed:
+        return
+    if project_id is not None:
+        assert 1 <= len(project_id) <= PROJECT_ID_MAX_LENGTH
+        assert has_no_control_characters(project_id)
+
+
+@given(st.none() | st.integers(), st.integers(min_value=0, max_value=MAX_TIMESTAMP_MS))
+def test_an_expiry_is_accepted_unchanged_or_refused(expires_at: int | None, now: int) -> None:
+    try:
+        assert validate_expiry(expires_at, now) == expires_at
+    except ValidationFailed:
+        return
+    assert expires_at is None or now < expires_at <= MAX_TIMESTAMP_MS

@@ -1,5 +1,6 @@
 """The ASGI application."""
 
+import warnings
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -80,12 +81,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _openapi(app: FastAPI, routers: Iterable[APIRouter]) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
-    schema = get_openapi(
-        title=app.title, version=app.version, description=app.description, routes=app.routes
-    )
-    # tokend answers 400, never FastAPI's 422: drop what FastAPI documents for it.
+    with warnings.catch_warnings():
+        # FastAPI gives every method of a route (GET and HEAD of the probes) the route's
+        # one operationId, ending in whichever method its set yields first, so it differs
+        # between processes; and warns of it. Made unique and stable below.
+        warnings.filterwarnings("ignore", "Duplicate Operation ID", UserWarning)
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
     for path in schema.get("paths", {}).values():
-        for operation in path.values():
+        for method, operation in path.items():
+            operation["operationId"] = operation["operationId"].rsplit("_", 1)[0] + f"_{method}"
+            # tokend answers 400, never FastAPI's 422: drop what FastAPI documents for it.
             operation.get("responses", {}).pop("422", None)
     for name in ("HTTPValidationError", "ValidationError"):
         schema.get("components", {}).get("schemas", {}).pop(name, None)

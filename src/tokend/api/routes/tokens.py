@@ -20,7 +20,9 @@ from tokend.service.tokens import TeamRef
 
 router = APIRouter(tags=["Authentication"])
 
-TokenId = Annotated[str, Path(description="A token id, or `current` for the calling token.")]
+TokenId = Annotated[
+    str, Path(description="A token id, or `current` for the calling token.", examples=["current"])
+]
 Cursor = Annotated[int | None, Query(ge=0, le=MAX_TIMESTAMP_MS)]
 TeamParam = Annotated[str | None, Query(pattern=r"^[0-9A-Za-z_-]{1,64}$")]
 
