@@ -104,6 +104,10 @@ Milliseconds = Annotated[StrictInt, BeforeValidator(_integral_float_to_int)]
 
 
 class CreateTokenRequest(WireModel):
+    # The wire names only: "expires_at" is an unknown field, ignored like any other,
+    # not a second spelling of expiresAt (the document could not say so).
+    model_config = ConfigDict(alias_generator=to_camel, validate_by_name=False)
+
     name: StrictStr = Field(min_length=1, max_length=100, json_schema_extra=_NAME)
     expires_at: Milliseconds | None = Field(
         default=None,

@@ -13,18 +13,22 @@ for a live URL inside pytest (`schemathesis.pytest.from_fixture`) reads
 """
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, settings
 from schemathesis import BaseSchema, Case, CheckContext, Response
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from tests.api.github_signing import KEY_ID, write_keys
 from tests.conftest import Account
 from tests.support import Server
 from tokend.api.app import create_app
+from tokend.bootstrap import Services
 
 # schemathesis types an operation by four parameters that no test here looks at.
 FuzzCase = Case[Any]
@@ -61,12 +65,20 @@ BOUNDED = settings(
 
 @pytest.fixture(scope="session")
 def fuzz_server(
-    services: object, database_url: str, tmp_path_factory: pytest.TempPathFactory
+    services: Services, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    log = tmp_path_factory.mktemp("fuzz") / "tokend.log"
-    # Thousands of requests fail authentication on purpose. Rate limiting would answer
-    # them 429, which passes only where the document lists 429 (status_code_conformance).
-    env = {"TOKEND_RATE_LIMIT_FAILURES": "1000000"}
+    folder = tmp_path_factory.mktemp("fuzz")
+    # A server set up for leak reports, as a deployment would be (without keys the
+    # endpoint answers 503): no drawn signature matches this key, so they are 401s.
+    keys = folder / "github-keys.json"
+    write_keys(keys, {KEY_ID: ec.generate_private_key(ec.SECP256R1())})
+    env = {
+        # Thousands of requests fail authentication on purpose. Rate limiting would
+        # answer them 429, which passes only where the document lists 429.
+        "TOKEND_RATE_LIMIT_FAILURES": "1000000",
+        "TOKEND_SECRET_SCANNING_KEYS": str(keys),
+    }
+    log = folder / "tokend.log"
     with Server(database_url=database_url, log_path=log, env=env) as running:
         yield running
 
@@ -93,11 +105,15 @@ def call_and_validate(case: FuzzCase, server: Server, headers: dict[str, str] | 
 @authenticated.parametrize()
 @BOUNDED
 def test_with_a_valid_token(
-    case: FuzzCase, fuzz_server: Server, make_user: Callable[..., Account]
+    case: FuzzCase, fuzz_server: Server, services: Services, make_user: Callable[..., Account]
 ) -> None:
     # A fresh token for every case: DELETE /v3/user/tokens/current (the documented
     # example) revokes the calling token, which must not turn later cases into 401s.
-    token = make_user("fuzz").token
+    # Introspection takes a service token; a user's would only ever be refused (403).
+    if case.operation.path == "/v1/introspect":
+        token = services.admin.create_service(f"fuzz-{uuid.uuid4().hex[:12]}").issued.secret
+    else:
+        token = make_user("fuzz").token
     call_and_validate(case, fuzz_server, {"Authorization": f"Bearer {token}"})
 
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.api.test_secret_scanning import KEY_ID, findings, signed, write_keys
+from tests.api.github_signing import KEY_ID, findings, signed, write_keys
 from tests.conftest import Account
 from tests.support import Server
 from tokend.bootstrap import Services

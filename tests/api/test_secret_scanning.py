@@ -1,56 +1,20 @@
 """POST /v1/secret-scanning/github: GitHub's partner protocol, signed with keys the test
 makes, against a real server on both databases."""
 
-import base64
 import hashlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.api.github_signing import KEY_ID, findings, signed, write_keys
 from tests.conftest import Account
 from tests.support import Server
 from tokend.bootstrap import Services
 
 PATH = "/v1/secret-scanning/github"
-KEY_ID = "test-key-1"
-
-
-def public_pem(key: ec.EllipticCurvePrivateKey) -> str:
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-
-
-def write_keys(path: Path, keys: dict[str, ec.EllipticCurvePrivateKey]) -> None:
-    document = {
-        "public_keys": [
-            {"key_identifier": key_id, "key": public_pem(key), "is_current": True}
-            for key_id, key in keys.items()
-        ]
-    }
-    path.write_text(json.dumps(document))
-
-
-def signed(body: bytes, key: ec.EllipticCurvePrivateKey, key_id: str = KEY_ID) -> dict[str, str]:
-    signature = key.sign(body, ec.ECDSA(hashes.SHA256()))
-    return {
-        "Content-Type": "application/json",
-        "Github-Public-Key-Identifier": key_id,
-        "Github-Public-Key-Signature": base64.b64encode(signature).decode(),
-    }
-
-
-def findings(*secrets: str, url: str = "https://github.com/o/r/blob/main/.env") -> bytes:
-    return json.dumps(
-        [{"token": s, "type": "tokend_token", "url": url, "source": "content"} for s in secrets]
-    ).encode()
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ MAX_TOKEN_LENGTH = 4096
     'Anything not live answers exactly `{"active": false}`.',
 )
 def introspect(
-    token: Annotated[str, Form(max_length=MAX_TOKEN_LENGTH)],
+    token: Annotated[str, Form(min_length=1, max_length=MAX_TOKEN_LENGTH)],
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Introspection:
