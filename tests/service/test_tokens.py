@@ -1,6 +1,7 @@
 """The token use cases on a real SQLite database, with a clock the test controls."""
 
 import pytest
+from sqlalchemy import text
 
 from tests.service.conftest import FROZEN
 from tokend.bootstrap import Services
@@ -84,6 +85,14 @@ def test_rotation_of_a_team_token_needs_membership(
     rotated = services.tokens.rotate(principal, made.token.id)
     assert rotated.token.scope.type is ScopeType.TEAM
     assert rotated.token.team_id == team.id
+
+    with services.engine.begin() as conn:  # no command removes a member yet
+        conn.execute(text("DELETE FROM memberships WHERE team_id = :t"), {"t": team.id})
+    with pytest.raises(Forbidden, match="no longer a member"):
+        services.tokens.rotate(principal, rotated.token.id)
+    # Refused before anything changed: the token still works, and nothing was recorded.
+    assert services.authenticator.authenticate(rotated.secret).token.id == rotated.token.id
+    assert services.audit.list(principal).events[0].type == "token.created"
 
 
 def test_a_service_token_cannot_manage_tokens(services: Services) -> None:

@@ -180,7 +180,8 @@ class TokenService:
     def revoke(self, principal: Principal, token_id: str, requester: Requester = NOBODY) -> str:
         target = self._target(principal, token_id)
         with self.uow(write=True) as uow:
-            self._revoke(uow, principal, target, EventType.TOKEN_REVOKED, requester)
+            token = self._visible(principal, uow.tokens.get(target))
+            self._revoke(uow, principal, token, EventType.TOKEN_REVOKED, requester)
             uow.commit()
         self.revoked(target)
         return target
@@ -192,9 +193,10 @@ class TokenService:
         scope, project and lifetime length, counted from now."""
         target = self._target(principal, token_id)
         with self.uow(write=True) as uow:
-            old = self._revoke(uow, principal, target, EventType.TOKEN_ROTATED, requester)
+            old = self._visible(principal, uow.tokens.get(target))
             if old.team_id is not None and not uow.accounts.is_member(old.team_id, old.user_id):
                 raise Forbidden("You are no longer a member of this token's team.")
+            old = self._revoke(uow, principal, old, EventType.TOKEN_ROTATED, requester)
             lifetime = None if old.expires_at is None else old.expires_at - old.created_at
             issued = self.issue(
                 uow,
@@ -221,13 +223,13 @@ class TokenService:
         self,
         uow: UnitOfWork,
         principal: Principal,
-        token_id: str,
+        token: Token,
         event: EventType,
         requester: Requester,
     ) -> Token:
-        token = self._visible(principal, uow.tokens.get(token_id))
+        """Revoke ``token`` (read in this transaction) and record it; returns it revoked."""
         now = self.clock()
-        if not uow.tokens.revoke(token_id, now):
+        if not uow.tokens.revoke(token.id, now):
             raise _not_found()  # revoked by someone else since it was read
         token = replace(token, revoked_at=now)
         self._record(uow, event, token, principal, requester)
