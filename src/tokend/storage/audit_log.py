@@ -4,11 +4,11 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, insert, select
 
 from tokend.domain.audit import AuditEvent, EventType, Requester
-from tokend.storage.repository import token_from_row, token_row
-from tokend.storage.schema import audit_events, users
+from tokend.storage.repository import newest_created_at, token_from_row, token_row
+from tokend.storage.schema import audit_events
 
 
 class SqlAuditLog:
@@ -17,7 +17,7 @@ class SqlAuditLog:
 
     def add(self, event: AuditEvent) -> AuditEvent:
         if event.user_id is not None:
-            event = self._unique_time(event)
+            event = self._unique_time(event, event.user_id)
         self._conn.execute(
             insert(audit_events).values(
                 id=event.id,
@@ -34,19 +34,13 @@ class SqlAuditLog:
         )
         return event
 
-    def _unique_time(self, event: AuditEvent) -> AuditEvent:
+    def _unique_time(self, event: AuditEvent, user_id: str) -> AuditEvent:
         # createdAt is the paging cursor: an event in the same millisecond as the
-        # user's previous one takes the next. Locking the user's row serialises this
-        # per user on PostgreSQL; SQLite write transactions are serial already.
-        self._conn.execute(select(users.c.id).where(users.c.id == event.user_id).with_for_update())
-        newest = self._conn.execute(
-            select(func.max(audit_events.c.created_at)).where(
-                audit_events.c.user_id == event.user_id
-            )
-        ).scalar()
+        # user's previous one takes the next.
+        newest = newest_created_at(self._conn, audit_events, user_id)
         if newest is None or event.created_at > newest:
             return event
-        return replace(event, created_at=int(newest) + 1)
+        return replace(event, created_at=newest + 1)
 
     def list_for(
         self, user_id: str, team_id: str | None, *, limit: int, until: int | None

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     Connection,
     Select,
+    Table,
     bindparam,
     delete,
     exists,
@@ -87,13 +88,7 @@ class SqlTokenRepository:
         return row
 
     def newest_created_at(self, user_id: str) -> int | None:
-        # Locking the user's row serialises token creation per user on PostgreSQL;
-        # SQLite write transactions are serial already (BEGIN IMMEDIATE).
-        self._conn.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
-        value = self._conn.execute(
-            select(func.max(tokens.c.created_at)).where(tokens.c.user_id == user_id)
-        ).scalar()
-        return int(value) if value is not None else None
+        return newest_created_at(self._conn, tokens, user_id)
 
     def list_live(
         self,
@@ -240,6 +235,17 @@ class SqlAccountRepository:
             exists().where(memberships.c.team_id == team_id, memberships.c.user_id == user_id)
         )
         return bool(self._conn.execute(query).scalar())
+
+
+def newest_created_at(conn: Connection, table: Table, user_id: str) -> int | None:
+    """The newest ``created_at`` of the user's rows in ``table`` (a paging cursor kept
+    unique per user). Locking the user's row serialises the writers of that user on
+    PostgreSQL; SQLite write transactions are serial already (BEGIN IMMEDIATE)."""
+    conn.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
+    value = conn.execute(
+        select(func.max(table.c.created_at)).where(table.c.user_id == user_id)
+    ).scalar()
+    return int(value) if value is not None else None
 
 
 def _first(conn: Connection, query: Select[Any], make: Callable[[Any], T]) -> T | None:
