@@ -18,7 +18,9 @@ DEFAULT_PREFIX = "tkd_"
 SUFFIX_LENGTH = 4
 
 _PREFIX_RE = re.compile(r"[a-z][a-z0-9]{0,14}_")
-_BODY_PATTERN = f"[0-9A-Za-z]{{{RANDOM_LENGTH + CHECKSUM_LENGTH}}}"
+_BODY_LENGTH = RANDOM_LENGTH + CHECKSUM_LENGTH
+_BODY_PATTERN = f"[0-9A-Za-z]{{{_BODY_LENGTH}}}"
+_MIN_LENGTH, _MAX_LENGTH = 2 + _BODY_LENGTH, 16 + _BODY_LENGTH
 # A secret under any valid prefix, for redaction: a server whose prefix changed
 # must still recognise secrets made under the old one.
 ANY_PREFIX_PATTERN = _PREFIX_RE.pattern + _BODY_PATTERN
@@ -62,8 +64,15 @@ class SecretFormat:
 
     def check_shape(self, candidate: str) -> str:
         """Return ``candidate`` if its length and prefix are right, else raise
-        MalformedSecret: the cheap part of `check`, which bounds what gets hashed."""
-        if len(candidate) != self.length or not candidate.startswith(self.prefix):
+        MalformedSecret: the cheap part of `check`, which bounds what gets hashed.
+
+        Any valid prefix passes, not only the one new secrets get: the setting may have
+        changed since a token was issued, and every token issued keeps working."""
+        if len(candidate) == self.length and candidate.startswith(self.prefix):
+            return candidate
+        if not (_MIN_LENGTH <= len(candidate) <= _MAX_LENGTH) or not _PREFIX_RE.fullmatch(
+            candidate[:-_BODY_LENGTH]
+        ):
             raise _malformed()
         return candidate
 
@@ -72,7 +81,7 @@ class SecretFormat:
 
         Costs no I/O, so it runs before any database access.
         """
-        body = self.check_shape(candidate)[len(self.prefix) :]
+        body = self.check_shape(candidate)[-_BODY_LENGTH:]
         if any(char not in _BASE62_INDEX for char in body):
             raise _malformed()
         random_part, checksum = body[:RANDOM_LENGTH], body[RANDOM_LENGTH:]
