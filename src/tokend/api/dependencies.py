@@ -14,7 +14,7 @@ from starlette.types import Scope
 from tokend.api.bearer import bearer_secret
 from tokend.bootstrap import Services
 from tokend.domain.audit import Requester
-from tokend.domain.errors import AuthenticationError, RateLimited
+from tokend.domain.errors import AuthenticationError
 from tokend.domain.principal import Principal
 from tokend.service.authentication import Authenticator
 
@@ -44,34 +44,19 @@ def client_address(scope: Scope) -> str:
 
 async def get_principal(request: Request) -> Principal:
     services: Services = request.app.state.services
-    limiter = services.rate_limiter
-    address = client_address(request.scope)
     secret = bearer_secret(request.headers.get("authorization"))
-    # Before the token is looked at: a blocked address learns nothing from guessing.
-    try:
-        limiter.check(address)
-    except RateLimited:
-        await _tell_refused_owner(services, request, address, secret)
-        raise
     try:
         return await authenticate(services.authenticator, secret)
     except AuthenticationError:
+        # Only failing requests are limited (SPEC §7): a live token is never refused
+        # for what others behind the same address (a NAT, a proxy) got wrong.
+        limiter = services.rate_limiter
         if limiter.enabled:
+            address = client_address(request.scope)
+            limiter.check(address)  # blocked already: 429, and not counted again
             # In a thread: the count may live in Redis. Raises RateLimited past the limit.
             await run_in_threadpool(limiter.record_failure, address)
         raise
-
-
-async def _tell_refused_owner(
-    services: Services, request: Request, address: str, secret: str | None
-) -> None:
-    # A token this process already knows as live, refused only because of its address:
-    # its user's audit log says so, once per block. Cache only, never the database,
-    # so a flood from a blocked address costs nothing more.
-    refused = services.authenticator.hit(secret)
-    if refused is not None and services.rate_limiter.first_refusal(address, refused.token.id):
-        requester = await get_requester(request)
-        await run_in_threadpool(services.audit.record_rate_limited, requester, refused)
 
 
 async def get_requester(request: Request) -> Requester:

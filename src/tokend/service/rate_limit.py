@@ -1,9 +1,12 @@
-"""Failed authentications per client address: over the limit, the address is refused
-until its window ends, without its token being looked at, so guessing stops.
+"""Failed authentications per client address: over the limit, the address's failing
+requests are refused until its window ends. A request whose token is live is never
+refused: with ~178 bits per secret a guess is no risk, while a lock-out would let one
+client behind a NAT or proxy shut out everyone else there.
 
-Only failures reach the counter (Redis, when configured). Every other request costs
-one dict look-up: each process keeps the blocks it has seen in `_blocked`, whether
-its own count or the shared one went over the limit.
+Only failures reach the counter (Redis, when configured), and a successful request
+never comes here at all. A failure from an address already blocked costs one dict
+look-up: each process keeps the blocks it has seen in `_blocked`, whether its own
+count or the shared one went over the limit.
 """
 
 import threading
@@ -38,7 +41,6 @@ class RateLimiter:
         self._clock = clock
         self._on_block = on_block
         self._blocked: dict[str, int] = {}  # address -> when its block ends, ms
-        self._refusals: dict[tuple[str, str], int] = {}  # (address, token id) -> block end
         self._lock = threading.Lock()  # for writers; readers take a plain look-up
         self._sweep_at = 0
 
@@ -67,16 +69,6 @@ class RateLimiter:
             self._on_block(address)
         raise self._limited(window_ends, now)
 
-    def first_refusal(self, address: str, token_id: str) -> bool:
-        """Whether this is the first time in the address's current block that this
-        token is refused (its user hears of the block once, not per request)."""
-        until = self._blocked.get(address, 0)
-        with self._lock:
-            if self._refusals.get((address, token_id)) == until:
-                return False
-            self._refusals[(address, token_id)] = until
-            return True
-
     def close(self) -> None:
         self._counter.close()
 
@@ -87,7 +79,6 @@ class RateLimiter:
                 # Ended blocks are dropped once a window, which bounds the table by the
                 # addresses blocked within about two windows.
                 self._blocked = {a: end for a, end in self._blocked.items() if end > now}
-                self._refusals = {k: end for k, end in self._refusals.items() if end > now}
                 self._sweep_at = now + self._window_ms
             newly = self._blocked.get(address, 0) <= now
             self._blocked[address] = until
