@@ -40,7 +40,10 @@ class Services:
         """Start what a serving process runs in the background: the revocation feed
         (before the first request) and the activeAt writer."""
         cache = self.authenticator.cache
-        self.revocations.start(on_revoked=cache.invalidate, on_gap=cache.clear)
+        cache.follow_feed()
+        self.revocations.start(
+            on_revoked=cache.invalidate, on_gap=cache.clear, on_heard=cache.heard
+        )
         self.authenticator.activity.start()
 
     def close(self) -> None:
@@ -55,7 +58,7 @@ class Services:
 
 def bootstrap(settings: Settings | None = None) -> Services:
     settings = settings or Settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, timeout_s=settings.database_timeout_s)
     uow = SqlUnitOfWorkFactory(engine)
     digester = Digester(settings.pepper_bytes)
     cache = VerificationCache(settings.cache_size, ttl_s=settings.cache_ttl_s)
@@ -96,7 +99,7 @@ def bootstrap(settings: Settings | None = None) -> Services:
             digester=digester,
             revoked=cache.invalidate,
         ),
-        revocations=revocation_feed(engine),
+        revocations=revocation_feed(engine, settings.database_timeout_s),
         rate_limiter=RateLimiter(
             _failure_counter(settings),
             limit=settings.rate_limit_failures,

@@ -19,6 +19,13 @@ class Settings(BaseSettings):
         default="sqlite:///./tokend.db",
         description="SQLAlchemy URL: sqlite:///PATH or postgresql://USER@HOST/DB.",
     )
+    database_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="PostgreSQL: how long one use of a connection (connecting, a request's "
+        "transaction, a probe) may take before the request is answered 503.",
+    )
     pepper: SecretStr | None = Field(
         default=None,
         description="HMAC key for the digests at rest. Changing it invalidates every token.",

@@ -63,7 +63,9 @@ def malformed(good: str) -> list[str | None]:
         "",
         good[:-1],  # too short
         good + "x",  # too long
-        "ghp_" + body,  # another prefix
+        "GHP_" + body,  # not a prefix tokend could have issued (uppercase)
+        "a-b_" + body,
+        "ghp_" + flipped,  # a prefix of the right shape (an earlier one?), bad checksum
         "tkd_" + flipped,  # checksum does not match
         "tkd_" + body[:-1] + "-",  # outside the alphabet
         "tkd_" + body[:-1] + "é",

@@ -123,3 +123,24 @@ def test_clear_empties_everything_and_size_zero_caches_nothing() -> None:
     off.put_unknown(digest(2), NOW, off.generation)
     assert off.get(digest(1), NOW) is None
     assert not off.is_known_unknown(digest(2), NOW)
+
+
+def test_a_cache_that_follows_a_feed_answers_only_shortly_after_each_proof() -> None:
+    cache = VerificationCache(10, trust_s=0.75)
+    put(cache, 1)
+    assert cache.get(digest(1), NOW) is not None  # no feed followed: trusted
+    cache.follow_feed()
+    assert cache.get(digest(1), NOW) is None  # nothing heard yet
+    cache.heard(NOW * 1_000_000)
+    assert cache.get(digest(1), NOW + 700) is not None
+    assert cache.get(digest(1), NOW + 750) is None  # the feed may be deaf by now
+    cache.heard(NOW * 1_000_000 + 500_000_000)
+    assert cache.get(digest(1), NOW + 1200) is not None
+    cache.heard(NOW * 1_000_000)  # an older proof never shortens the trust
+    assert cache.get(digest(1), NOW + 1200) is not None
+
+    cache.clear()  # a gap: nothing is trusted until the feed proves itself again
+    put(cache, 1)
+    assert cache.get(digest(1), NOW + 1200) is None
+    cache.heard(NOW * 1_000_000 + 1_100_000_000)
+    assert cache.get(digest(1), NOW + 1200) is not None

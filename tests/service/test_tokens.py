@@ -5,7 +5,7 @@ from sqlalchemy import text
 
 from tests.service.conftest import FROZEN
 from tokend.bootstrap import Services
-from tokend.domain.errors import Forbidden, NotFound
+from tokend.domain.errors import Forbidden, NotFound, RevokedToken
 from tokend.domain.principal import Principal
 from tokend.domain.scopes import ScopeType
 from tokend.service.tokens import TeamRef, TokenService
@@ -73,8 +73,26 @@ def test_rotating_current_rotates_the_calling_token(
     issued = services.tokens.rotate(principal, "current")
     assert issued.token.name == principal.token.name
     assert issued.token.expires_at is None
-    with pytest.raises(NotFound):
+    # The caller still holds the old principal, but writes re-read the acting token.
+    with pytest.raises(RevokedToken):
         services.tokens.rotate(principal, "current")  # already rotated away
+
+
+def test_a_revoked_token_can_no_longer_write_even_if_still_held(
+    services: Services, principal: Principal
+) -> None:
+    # `principal` stands for what another node's cache still holds after the revocation
+    # (its feed not heard yet): every write re-reads the acting token and refuses.
+    other = services.tokens.create(principal, name="kept")
+    services.tokens.revoke(principal, "current")
+    with pytest.raises(RevokedToken):
+        services.tokens.create(principal, name="minted by a revoked token")
+    with pytest.raises(RevokedToken):
+        services.tokens.revoke(principal, other.token.id)
+    with pytest.raises(RevokedToken):
+        services.tokens.rotate(principal, other.token.id)
+    survivor = services.authenticator.authenticate(other.secret)
+    assert [t.name for t in services.tokens.list(survivor).tokens] == ["kept"]
 
 
 def test_rotation_of_a_team_token_needs_membership(

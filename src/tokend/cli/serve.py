@@ -7,6 +7,8 @@ import typer
 from tokend import __version__
 from tokend.cli.output import say
 
+WORKER_HEALTHCHECK_S = 60
+
 
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on. [TOKEND_HOST]")] = None,
@@ -54,6 +56,9 @@ def serve(
             log_config=uvicorn_log_config(),
             http=JsonErrorHttpToolsProtocol,
             server_header=False,
+            # uvicorn kills a worker that has not answered its supervisor within 5 s;
+            # on a busy machine, starting one (imports included) can take longer.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
             # uvicorn would believe X-Forwarded-For from 127.0.0.1 (or $FORWARDED_ALLOW_IPS),
             # letting any local client choose the address its failures count against:
             # tokend believes only the proxies it is given, and by default none.

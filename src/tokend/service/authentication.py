@@ -62,16 +62,20 @@ class Authenticator:
 
     def hit(self, secret: str | None) -> Principal | None:
         """The principal if the secret is a cached token with nothing due (no expiry,
-        no activeAt write); None for everything else, errors included, which
-        `authenticate` then works out. Never raises, never does I/O."""
+        no activeAt write) while the feed is proven current; None for everything else,
+        errors included, which `authenticate` then works out. Never raises, never does
+        I/O."""
         # Written out rather than through digest_of (and SecretFormat.check_shape),
         # cached and Digester.digest: each Python-level call saved is a visible share
         # of a hit, otherwise a SHA-256, a dict look-up and one comparison.
         if secret and len(secret) == self._length and secret.startswith(self._prefix):
             entry = self._peek(self._hash(secret.encode()).digest())
-            if entry is not None and self._now_ns() < entry.plain_until_ns:
-                entry.used = True
-                return entry.principal
+            if entry is not None:
+                now_ns = self._now_ns()
+                # The second test: the revocation feed was heard from lately.
+                if now_ns < entry.plain_until_ns and now_ns < self.cache.trusted_until_ns:
+                    entry.used = True
+                    return entry.principal
         return None
 
     def digest_of(self, secret: str | None) -> bytes:

@@ -8,7 +8,10 @@ one unknown secret sent again and again reaches the database once per interval.
 
 Revocation is the one change that must reach every process at once: the revocation
 feed calls `invalidate`. Anything else a principal holds (the user's name, email)
-is refreshed after ``ttl_s``.
+is refreshed after ``ttl_s``. A cache that follows a feed answers only while the feed
+has recently proven it hears everything (`heard`): within ``trust_s`` of the proof.
+Past that, the feed may be deaf without knowing it (a connection cut silently), so
+every look-up goes to the database until the feed proves itself again.
 
 A hit takes no lock: it is one dict look-up and a flag set (atomic under the GIL).
 Eviction is CLOCK, an approximation of LRU: the hand passes over entries in insertion
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 from tokend.domain.principal import Principal
 
 _FOREVER = 2**63
+TRUST_S = 0.75  # with the feed's own delay, well within the 1 s a revocation may take
 
 
 @dataclass(slots=True)
@@ -54,8 +58,14 @@ class VerificationCache:
         ttl_s: float = 300.0,
         negative_size: int | None = None,
         negative_ttl_s: float = 30.0,
+        trust_s: float = TRUST_S,
     ) -> None:
         self.size = size
+        self.trust_ns = round(trust_s * 1e9)
+        # Wall-clock ns before which cached answers may be given. Forever until the
+        # cache follows a feed (in-process tools, tests); then only after proofs.
+        self.trusted_until_ns = _FOREVER
+        self._follows_feed = False
         self.ttl_ms = round(ttl_s * 1000)
         self.negative_size = size // 4 + 1 if negative_size is None else negative_size
         self.negative_ttl_ms = round(negative_ttl_s * 1000)
@@ -82,10 +92,23 @@ class VerificationCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def follow_feed(self) -> None:
+        """Answer from now on only within ``trust_s`` of the feed's latest `heard`."""
+        with self._lock:
+            self._follows_feed = True
+            self.trusted_until_ns = 0
+
+    def heard(self, t_ns: int) -> None:
+        """The feed has delivered every revocation committed before ``t_ns``."""
+        until = t_ns + self.trust_ns
+        if until > self.trusted_until_ns:
+            self.trusted_until_ns = until
+
     def get(self, digest: bytes, now: int) -> CacheEntry | None:
-        """The entry for ``digest``, or None on a miss (never cached, evicted or stale)."""
+        """The entry for ``digest``, or None on a miss (never cached, evicted, stale, or
+        the feed not heard from lately)."""
         entry = self._entries.get(digest)
-        if entry is None or entry.stale_at <= now:
+        if entry is None or entry.stale_at <= now or now * 1_000_000 >= self.trusted_until_ns:
             return None
         entry.used = True
         return entry
@@ -142,8 +165,11 @@ class VerificationCache:
                 self._entries.pop(digest, None)
 
     def clear(self) -> None:
-        """Forget everything: revocations may have been missed (a lost feed connection)."""
+        """Forget everything: revocations may have been missed (a lost feed connection).
+        A followed feed must prove itself again before anything is answered."""
         with self._lock:
+            if self._follows_feed:
+                self.trusted_until_ns = 0
             self._generation += 1
             self._entries.clear()
             self._unknown.clear()

@@ -117,9 +117,16 @@ class UnitOfWorkFactory(Protocol):
 class RevocationFeed(Protocol):
     """Tells this process about revocations made by any process sharing the database."""
 
-    def start(self, on_revoked: Callable[[str], None], on_gap: Callable[[], None]) -> None:
-        """Call ``on_revoked(token_id)`` for each revocation from now on, and ``on_gap()``
-        whenever some may have been missed (a lost connection), from a background thread."""
+    def start(
+        self,
+        on_revoked: Callable[[str], None],
+        on_gap: Callable[[], None],
+        on_heard: Callable[[int], None] = ...,
+    ) -> None:
+        """Call ``on_revoked(token_id)`` for each revocation from now on, ``on_gap()``
+        whenever some may have been missed (a lost connection), and ``on_heard(t_ns)``
+        each time it has proven that every revocation committed before wall-clock time
+        ``t_ns`` was delivered; from a background thread."""
         ...
 
     def close(self) -> None: ...

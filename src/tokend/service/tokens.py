@@ -7,7 +7,7 @@ from tokend.domain import ids
 from tokend.domain.accounts import Team
 from tokend.domain.audit import NOBODY, EventType, Requester
 from tokend.domain.digest import Digester
-from tokend.domain.errors import Forbidden, NotFound, ValidationFailed
+from tokend.domain.errors import Forbidden, NotFound, UnknownToken, ValidationFailed
 from tokend.domain.principal import Principal
 from tokend.domain.scopes import Scope
 from tokend.domain.secret import SecretFormat
@@ -125,6 +125,7 @@ class TokenService:
     ) -> IssuedToken:
         principal.ensure_can_manage_tokens()
         with self.uow(write=True) as uow:
+            self._ensure_actor_live(uow, principal)
             team_id = None
             if team:
                 found = team.resolve(uow)
@@ -180,6 +181,7 @@ class TokenService:
     def revoke(self, principal: Principal, token_id: str, requester: Requester = NOBODY) -> str:
         target = self._target(principal, token_id)
         with self.uow(write=True) as uow:
+            self._ensure_actor_live(uow, principal)
             token = self._visible(principal, uow.tokens.get(target))
             self._revoke(uow, principal, token, EventType.TOKEN_REVOKED, requester)
             uow.commit()
@@ -193,6 +195,7 @@ class TokenService:
         scope, project and lifetime length, counted from now."""
         target = self._target(principal, token_id)
         with self.uow(write=True) as uow:
+            self._ensure_actor_live(uow, principal)
             old = self._visible(principal, uow.tokens.get(target))
             if old.team_id is not None and not uow.accounts.is_member(old.team_id, old.user_id):
                 raise Forbidden("You are no longer a member of this token's team.")
@@ -211,6 +214,15 @@ class TokenService:
             uow.commit()
         self.revoked(target)
         return issued
+
+    def _ensure_actor_live(self, uow: UnitOfWork, principal: Principal) -> None:
+        """Re-read the acting token inside the write's transaction: a token revoked a
+        moment ago elsewhere, which this process may still hold as verified, changes
+        nothing."""
+        acting = uow.tokens.get(principal.token.id)
+        if acting is None:
+            raise UnknownToken("The token is not valid.")
+        acting.ensure_live(self.clock())
 
     def _target(self, principal: Principal, token_id: str) -> str:
         principal.ensure_can_manage_tokens()
