@@ -6,16 +6,16 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from tokend.cli import credentials, times
 from tokend.cli.output import (
+    Column,
     Format,
     FormatOption,
-    console,
     err_console,
     fail,
     print_json,
+    print_table,
     say,
 )
 from tokend.cli.remote import logged_in
@@ -73,17 +73,22 @@ def list_tokens(
         say("No tokens.")
         return
     now = times.now()
-    table = Table("name", "id", "scope", "created", "last used", "expires", box=None)
-    for token in tokens:
-        table.add_row(
-            token.name,
-            token.id,
-            _scope(token),
-            times.relative(token.created_at, now),
-            times.relative(token.active_at, now),
-            _expires(token, now),
-        )
-    console.print(table, highlight=False)
+    columns = [Column("name"), Column("id", wrap=False), Column("scope"), Column("created"),
+               Column("last used"), Column("expires")]  # fmt: skip
+    print_table(
+        columns,
+        [
+            (
+                token.name,
+                token.id,
+                _scope(token),
+                times.relative(token.created_at, now),
+                times.relative(token.active_at, now),
+                _expires(token, now),
+            )
+            for token in tokens
+        ],
+    )
 
 
 def _expiry(value: str | None) -> datetime | None:
@@ -159,7 +164,6 @@ def show(
     def when(ms: int) -> str:
         return f"{times.relative(ms, now)} ({times.absolute(ms)})"
 
-    table = Table(box=None, show_header=False)
     rows = [
         ("name", token.name),
         ("id", token.id),
@@ -171,9 +175,7 @@ def show(
             f" ({times.absolute(token.expires_at)})" if token.expires_at is not None else ""
         )),
     ]  # fmt: skip
-    for key, value in rows:
-        table.add_row(f"[bold]{key}[/]", value)
-    console.print(table, highlight=False)
+    print_table([Column("", bold=True), Column("", wrap=False)], rows, header=False)
 
 
 @app.command("rm")
