@@ -65,8 +65,6 @@ def test_user_agents_and_names_in_events_are_printed_literally(
     assert "[/]" in shown.stdout
 
 
-
-
 @pytest.mark.parametrize("columns", ["80", "40", ""], ids=["80-columns", "40-columns", "piped"])
 def test_ids_are_never_cut(
     server: Server,

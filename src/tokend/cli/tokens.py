@@ -18,7 +18,7 @@ from tokend.cli.output import (
     print_table,
     say,
 )
-from tokend.cli.remote import logged_in
+from tokend.cli.remote import client_errors, logged_in
 from tokend.client import NotFound, PermissionDenied
 from tokend.domain.secret import ANY_PREFIX_PATTERN
 from tokend.models import AuthToken, CreateTokenResponse, TeamScope
@@ -215,12 +215,18 @@ def rotate(
 ) -> None:
     """Replace a token: revoke it and print its successor's secret (same name, scope
     and lifetime length). Rotating 'current' while logged in saves the new secret."""
-    saved = credentials.load()
+    with client_errors():
+        saved = credentials.load()
     with logged_in() as client:
         rotated = client.tokens.rotate(token_id)
     if token_id == CURRENT and saved.token_source == str(credentials.config_path()):
         # The saved login was the token just revoked: keep the user logged in.
-        path = credentials.save(saved.url, rotated.bearer_token)
+        try:
+            path = credentials.save(saved.url, rotated.bearer_token)
+        except credentials.CredentialsError as exc:
+            # The old token is revoked already: the new secret must not be lost.
+            _print_issued(rotated, fmt, "Rotated; new")
+            fail(f"{exc}; the new token is printed above: log in with it ('tokend login')")
         say(f"Rotated token {rotated.token.name!r}; the new one (id {rotated.token.id}) "
             f"is saved in {path}.")  # fmt: skip
         return
