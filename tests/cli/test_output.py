@@ -99,6 +99,8 @@ def test_ids_are_never_cut(
     assert events.returncode == 0, events.stderr
     for token_id in made:
         assert token_id in events.stdout.split(), events.stdout
+    if columns == "80":  # it can fit, so it does: names and User-Agents wrap instead
+        assert max(len(line.rstrip()) for line in events.stdout.splitlines()) <= 80
 
     shown = logged_in.run("tokens", "show", made[1], env=env)
     assert shown.returncode == 0, shown.stderr

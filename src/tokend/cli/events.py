@@ -23,8 +23,13 @@ def events(
         say("No events.")
         return
     now = times.now()
-    columns = [Column("when"), Column("event"), Column("token"), Column("id", wrap=False),
-               Column("from")]  # fmt: skip
+    columns = [
+        Column("when"),
+        Column("event"),
+        Column("token", fold_to=10),
+        Column("id", wrap=False),
+        Column("from", fold_to=12),
+    ]
     print_table(
         columns,
         [

@@ -53,6 +53,9 @@ class Column:
     header: str
     wrap: bool = True  # False for ids: a cut or wrapped id is a wrong id
     bold: bool = False
+    # Long words may be broken across lines too (names, User-Agents: nothing that is
+    # typed back as an argument), down to this width.
+    fold_to: int | None = None
 
 
 _GAP = 2  # spaces between columns
@@ -62,9 +65,9 @@ def print_table(
     columns: Sequence[Column], rows: Sequence[Sequence[object]], *, header: bool = True
 ) -> None:
     """Rows of data, aligned. Columns that may wrap wrap between words to fit the
-    terminal (or $COLUMNS); nothing is ever cut, and ids never wrap: when even that
-    does not fit, the lines are longer than the terminal and the terminal wraps them.
-    Piped without $COLUMNS, nothing wraps."""
+    terminal (or $COLUMNS); nothing is ever cut, and ids never wrap. When the table
+    cannot fit that way, or is piped without $COLUMNS, each row is one line (longer
+    than the terminal, which wraps it)."""
     cells = [[literal(value) for value in row] for row in rows]
     heads = [column.header if header else "" for column in columns]
     natural = [
@@ -72,19 +75,24 @@ def print_table(
     ]
     least = [
         max([natural[i] if not column.wrap else 0] + [cell_len(w) for w in heads[i].split()]
-            + [cell_len(w) for row in cells for w in row[i].plain.split()])
+            + ([min(natural[i], column.fold_to)] if column.fold_to is not None else
+               [cell_len(w) for row in cells for w in row[i].plain.split()]))
         for i, column in enumerate(columns)
     ]  # fmt: skip
     widths = list(natural)
     columns_set = os.environ.get("COLUMNS", "").strip().isdigit()  # as Rich reads it
     limit = console.width if console.is_terminal or columns_set else None
-    if limit is not None:
-        excess = sum(widths) + _GAP * (len(widths) - 1) - limit
+    gaps = _GAP * (len(widths) - 1)
+    # Squeezed only when it then fits: a table squeezed to its narrowest and still too
+    # wide is worse than one line per row that the terminal wraps.
+    if limit is not None and sum(least) + gaps <= limit:
+        excess = sum(widths) + gaps - limit
         while excess > 0:
-            slack, widest = max(
-                (w - m, i) for i, (w, m) in enumerate(zip(widths, least, strict=True))
+            # The widest column that may still narrow gives a column's width first.
+            width, widest = max(
+                (w if w > m else -1, i) for i, (w, m) in enumerate(zip(widths, least, strict=True))
             )
-            if slack <= 0:
+            if width < 0:
                 break
             widths[widest] -= 1
             excess -= 1

@@ -73,8 +73,14 @@ def list_tokens(
         say("No tokens.")
         return
     now = times.now()
-    columns = [Column("name"), Column("id", wrap=False), Column("scope"), Column("created"),
-               Column("last used"), Column("expires")]  # fmt: skip
+    columns = [
+        Column("name", fold_to=12),
+        Column("id", wrap=False),
+        Column("scope"),
+        Column("created"),
+        Column("last used"),
+        Column("expires"),
+    ]
     print_table(
         columns,
         [
