@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import Account
 from tests.support import Server, serving
@@ -48,3 +49,68 @@ def test_the_verify_example_runs(database_url: str, alice: Account) -> None:
             assert httpx.get(f"{url}/health").status_code == 404  # exempt, and no such route
     finally:
         namespace["verifier"].close()
+
+
+# A block preceded by this comment is not run: it needs the outside world (GitHub's
+# keys), another database, or runs until stopped (command 1: the test starts its own).
+SKIP = "<!-- readme-test: skip"
+
+# Runs before the blocks. A reader sees an error answer that `curl -s` prints; here it
+# also stops the run, as any failing command does.
+PRELUDE = """\
+set -Eeuo pipefail
+trap 'echo "README example failed (status $?): $BASH_COMMAND" >&2' ERR
+curl() {
+    command curl --fail-with-body "$@" && return
+    local status=$?
+    echo "curl failed: $*" >&2
+    return $status
+}
+"""
+
+
+def shell_examples() -> list[str]:
+    """The README's ```sh blocks, in order, less those marked to skip."""
+    found = re.finditer(r"(<!--[^\n]*-->\n)?```sh\n(.*?)```", README.read_text(), re.DOTALL)
+    return [m.group(2) for m in found if not (m.group(1) or "").startswith(SKIP)]
+
+
+def test_the_shell_examples_run_in_order_in_a_fresh_shell(tmp_path: Path) -> None:
+    venv = Path(sys.prefix)
+    if venv == Path(sys.base_prefix):
+        pytest.skip("the README's examples use a venv, and this Python is not one")
+    # The folder of command 1: .venv (this one) and the server's ./tokend.db.
+    folder = tmp_path / "tokend"
+    folder.mkdir()
+    (folder / ".venv").symlink_to(venv)
+    home = tmp_path / "home"
+    home.mkdir()
+    blocks = shell_examples()
+    assert len(blocks) >= 4  # the walkthrough, teams, the CLI, rotation and the rest
+    database = f"sqlite:///{folder / 'tokend.db'}"
+    # Command 1, but on a free port: every URL in the examples is pointed at it.
+    with Server(database_url=database, log_path=tmp_path / "server.log") as server:
+        script = PRELUDE + "\n".join(blocks).replace("http://127.0.0.1:8000", server.url)
+        run = subprocess.run(
+            ["bash", "-c", script],
+            cwd=folder,
+            # A fresh shell: no venv on PATH, no TOKEND_* variables, a home of its own.
+            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert run.returncode == 0, f"{run.stderr}\n--- stdout:\n{run.stdout}"
+        assert "Traceback" not in run.stderr
+        out = run.stdout
+        assert '"username":"alice"' in out  # GET /v2/user
+        assert '"tokenId":' in out  # the DELETE of the token just made
+        assert "Added bob in team acme" in out
+        assert "Logged in to" in out
+        assert re.search(r"^Revoked [0-9A-Za-z]{24}\.$", out, re.MULTILINE)
+        assert '"active":true' in out  # introspection of $TOKEN, still live at the end
+        assert "token.rotated" in out  # the events
+        # The reader's folder holds what command 1 made, and nothing else of theirs.
+        assert (home / ".config" / "tokend" / "config.toml").exists()
+        with httpx.Client(base_url=server.url) as http:
+            assert http.get("/readyz").status_code == 200

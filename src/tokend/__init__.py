@@ -1,7 +1,8 @@
 """tokend: self-hosted personal access tokens, Vercel-API compatible.
 
-``from tokend import Client`` gives the HTTP client. It is loaded on first use, so
-that the server's processes, which import this package too, do not pay for it.
+``from tokend import Client`` gives the HTTP client (and its errors and retry policy).
+It is loaded on first use, so that the server's processes, which import this package
+too, do not pay for it.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -9,11 +10,59 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from tokend.client import APIError, AsyncClient, Client, ClientError
+    from tokend.client import (
+        NO_RETRIES,
+        APIError,
+        AsyncClient,
+        AuthenticationFailed,
+        Client,
+        ClientError,
+        ConfigurationError,
+        InvalidResponse,
+        NotFound,
+        PermissionDenied,
+        RateLimited,
+        RetryPolicy,
+        ServerUnreachable,
+        ServiceUnavailable,
+    )
 
-_CLIENT_NAMES = frozenset({"APIError", "AsyncClient", "Client", "ClientError"})
+_CLIENT_NAMES = frozenset(
+    {
+        "NO_RETRIES",
+        "APIError",
+        "AsyncClient",
+        "AuthenticationFailed",
+        "Client",
+        "ClientError",
+        "ConfigurationError",
+        "InvalidResponse",
+        "NotFound",
+        "PermissionDenied",
+        "RateLimited",
+        "RetryPolicy",
+        "ServerUnreachable",
+        "ServiceUnavailable",
+    }
+)
 
-__all__ = ["APIError", "AsyncClient", "Client", "ClientError", "__version__"]
+__all__ = [
+    "NO_RETRIES",
+    "APIError",
+    "AsyncClient",
+    "AuthenticationFailed",
+    "Client",
+    "ClientError",
+    "ConfigurationError",
+    "InvalidResponse",
+    "NotFound",
+    "PermissionDenied",
+    "RateLimited",
+    "RetryPolicy",
+    "ServerUnreachable",
+    "ServiceUnavailable",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -3,9 +3,14 @@
 Only pydantic is imported here, so a client can use these models without the
 server's dependencies. Optional fields are omitted from the JSON, never sent as
 ``null``, as the Vercel API does.
+
+Instants are integers on the wire (milliseconds since the epoch, as Vercel sends
+them) and in the ``*_at`` fields; each also has a ``*_at_datetime`` property, the
+same instant as an aware UTC `datetime`, for Python callers.
 """
 
-from typing import Annotated, Any, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal, overload
 
 from pydantic import (
     BaseModel,
@@ -23,6 +28,18 @@ from pydantic_core.core_schema import SerializerFunctionWrapHandler
 from tokend.domain.tokens import MAX_TIMESTAMP_MS
 
 Timestamp = Annotated[int, Field(ge=0, description="Milliseconds since the epoch.")]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@overload
+def to_datetime(ms: int) -> datetime: ...
+@overload
+def to_datetime(ms: None) -> None: ...
+def to_datetime(ms: int | None) -> datetime | None:
+    """Milliseconds since the epoch as an aware UTC datetime (exactly: no float)."""
+    return None if ms is None else _EPOCH + timedelta(milliseconds=ms)
 
 
 _CAMEL_CASE = ConfigDict(alias_generator=to_camel, populate_by_name=True)
@@ -54,6 +71,14 @@ class UserScope(_Omitting):
     created_at: Timestamp
     expires_at: Timestamp | SkipJsonSchema[None] = None
 
+    @property
+    def created_at_datetime(self) -> datetime:
+        return to_datetime(self.created_at)
+
+    @property
+    def expires_at_datetime(self) -> datetime | None:
+        return to_datetime(self.expires_at)
+
 
 class TeamScope(_Omitting):
     type: Literal["team"] = "team"
@@ -61,6 +86,14 @@ class TeamScope(_Omitting):
     origin: str | SkipJsonSchema[None] = None
     created_at: Timestamp
     expires_at: Timestamp | SkipJsonSchema[None] = None
+
+    @property
+    def created_at_datetime(self) -> datetime:
+        return to_datetime(self.created_at)
+
+    @property
+    def expires_at_datetime(self) -> datetime | None:
+        return to_datetime(self.expires_at)
 
 
 Scope = Annotated[UserScope | TeamScope, Field(discriminator="type")]
@@ -82,6 +115,28 @@ class AuthToken(_Omitting):
     revoked_at: Timestamp | SkipJsonSchema[None] = None
     leaked_at: Timestamp | SkipJsonSchema[None] = None
     leaked_url: str | SkipJsonSchema[None] = None
+
+    @property
+    def created_at_datetime(self) -> datetime:
+        return to_datetime(self.created_at)
+
+    @property
+    def active_at_datetime(self) -> datetime:
+        """When it was last used."""
+        return to_datetime(self.active_at)
+
+    @property
+    def expires_at_datetime(self) -> datetime | None:
+        """When it stops working; None: never."""
+        return to_datetime(self.expires_at)
+
+    @property
+    def revoked_at_datetime(self) -> datetime | None:
+        return to_datetime(self.revoked_at)
+
+    @property
+    def leaked_at_datetime(self) -> datetime | None:
+        return to_datetime(self.leaked_at)
 
 
 # Documented in the schema only: the domain checks these and words the errors.
@@ -161,6 +216,10 @@ class AuditEvent(_Omitting):
     ip: str | SkipJsonSchema[None] = None
     user_agent: str | SkipJsonSchema[None] = None
 
+    @property
+    def created_at_datetime(self) -> datetime:
+        return to_datetime(self.created_at)
+
 
 class EventPagination(WireModel):
     count: int = Field(description="Number of events in this page.")
@@ -213,6 +272,10 @@ class AuthUser(WireModel):
     avatar: None = None
     default_team_id: None = None
     limited: Literal[True] = True
+
+    @property
+    def created_at_datetime(self) -> datetime:
+        return to_datetime(self.created_at)
 
 
 class UserResponse(WireModel):

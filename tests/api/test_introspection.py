@@ -82,3 +82,16 @@ def test_a_service_token_cannot_manage_tokens(resource_server: httpx.Client) -> 
         assert rs.get("/v6/user/tokens").status_code == 403
         assert rs.post("/v3/user/tokens", json={"name": "x"}).status_code == 403
         assert rs.get("/v1/user/events").status_code == 403
+
+
+def test_a_json_body_is_told_to_be_a_form(resource_server: httpx.Client) -> None:
+    # The first thing people try; pydantic alone would answer "Field required".
+    for body in ({"json": {"token": "tkd_x"}}, {"content": b"tkd_x"}):
+        response = resource_server.post("/v1/introspect", **body)
+        assert response.status_code == 400
+        message = response.json()["error"]["message"]
+        assert "application/x-www-form-urlencoded" in message
+        assert "token=" in message
+        assert "tkd_x" not in message
+    json_message = resource_server.post("/v1/introspect", json={"token": "x"}).json()
+    assert "not JSON" in json_message["error"]["message"]

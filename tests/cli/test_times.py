@@ -51,10 +51,17 @@ def test_the_past_is_refused(text: str) -> None:
         (timedelta(seconds=-5), "just now"),
         (timedelta(seconds=30), "in less than a minute"),
         (timedelta(minutes=-1), "1 minute ago"),
-        (timedelta(hours=-3, minutes=-59), "3 hours ago"),
+        (timedelta(hours=-3, minutes=-29), "3 hours ago"),
+        (timedelta(hours=-3, minutes=-31), "4 hours ago"),  # to the nearest hour
+        (timedelta(hours=12), "in 12 hours"),
+        (timedelta(hours=23, minutes=40), "in 1 day"),  # not "in 24 hours"
+        (timedelta(minutes=59, seconds=40), "in 1 hour"),
         (timedelta(days=3), "in 3 days"),
-        (timedelta(days=30, seconds=-10), "in 29 days"),
-        (timedelta(days=45), "in 1 month"),
+        (timedelta(days=30, seconds=-10), "in 30 days"),  # --expires 30d, a moment later
+        (timedelta(weeks=2, seconds=-10), "in 14 days"),
+        (timedelta(days=45), "in 45 days"),
+        (timedelta(days=59, hours=20), "in 2 months"),
+        (timedelta(days=90), "in 3 months"),
         (timedelta(days=-800), "2 years ago"),
     ],
 )

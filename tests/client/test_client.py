@@ -2,7 +2,7 @@
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -181,3 +181,28 @@ def test_rotate_and_the_events_it_leaves(server: Server, alice: Account, connect
         made.token.id,
     ]
     assert [e.id for e in client.events(limit=3, page_size=2)] == [e.id for e in events[:3]]
+
+
+def test_instants_are_also_datetimes(server: Server, alice: Account, connect: Connect) -> None:
+    client = connect(base_url=server.url, token=alice.token)
+    created = client.tokens.create("dated", expires_at=timedelta(days=30)).token
+
+    expires = created.expires_at_datetime
+    assert expires is not None
+    assert expires.tzinfo is not None  # aware, in UTC
+    assert abs(expires - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=1)
+    assert expires.timestamp() * 1000 == created.expires_at  # the same instant, exactly
+    assert created.created_at_datetime <= created.active_at_datetime
+    assert created.revoked_at_datetime is None
+    listed = next(t for t in client.tokens.list() if t.id == created.id)
+    assert listed.expires_at_datetime == expires
+    assert client.user().created_at_datetime.tzinfo is not None
+    event = next(iter(client.events(limit=1)))
+    assert event.created_at_datetime >= created.created_at_datetime
+
+    # The wire format is unchanged: integers, and no extra fields.
+    wire = created.model_dump(mode="json", by_alias=True)
+    assert wire["expiresAt"] == created.expires_at
+    assert not any("atetime" in key for key in wire)
+    with server.client() as http:
+        assert "atetime" not in http.get("/openapi.json").text

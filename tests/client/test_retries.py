@@ -4,6 +4,7 @@ an overloaded server: tokend itself cannot be made to answer 429 on demand.
 
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -15,6 +16,7 @@ from tests.client.flavors import ClientLike
 from tokend.client import (
     APIError,
     InvalidResponse,
+    NotFound,
     RateLimited,
     RetryPolicy,
     ServerUnreachable,
@@ -114,18 +116,35 @@ def test_reads_retry_any_connection_failure(connect: Connect) -> None:
     assert len(script.requests) == 3
 
 
-def test_delete_is_resent_only_when_it_never_left(connect: Connect) -> None:
+def test_delete_is_resent_after_any_connection_failure(connect: Connect) -> None:
     deleted = httpx.Response(200, json={"tokenId": "x" * 24})
-    script = Script(httpx.ConnectError("refused"), deleted)
+    for failure in (httpx.ConnectError("refused"), httpx.ReadError("reset")):
+        script = Script(failure, deleted)
+        client = scripted(connect, script)
+        assert client.tokens.delete("x" * 24) == "x" * 24
+        assert len(script.requests) == 2
+
+
+FIRST_FAILURES: dict[str, Callable[[], httpx.Response | Exception]] = {
+    "503": lambda: error(503, "service_unavailable"),
+    "429": lambda: error(429, "rate_limited", **{"Retry-After": "0"}),
+    "read-error": lambda: httpx.ReadError("reset"),  # the answer was lost, not the delete
+}
+
+
+@pytest.mark.parametrize("first", FIRST_FAILURES)
+def test_a_retried_delete_that_finds_the_token_gone_is_done(connect: Connect, first: str) -> None:
+    script = Script(FIRST_FAILURES[first](), error(404, "not_found"))
     client = scripted(connect, script)
     assert client.tokens.delete("x" * 24) == "x" * 24
+    assert len(script.requests) == 2
 
-    # A read error may come after the server revoked the token; a resend would say 404.
-    script = Script(httpx.ReadError("reset"), deleted)
+
+def test_a_delete_whose_first_answer_is_404_raises(connect: Connect) -> None:
+    script = Script(error(404, "not_found"))
     client = scripted(connect, script)
-    with pytest.raises(ServerUnreachable):
+    with pytest.raises(NotFound):
         client.tokens.delete("x" * 24)
-    assert len(script.requests) == 1
 
 
 def test_errors_that_are_not_tokend_json_still_carry_the_status(connect: Connect) -> None:

@@ -16,6 +16,7 @@ from tokend.api.dependencies import get_principal
 from tokend.api.errors import install_error_handlers
 from tokend.api.github_keys import GitHubKeys
 from tokend.api.routes import (
+    docs,
     events,
     health,
     introspection,
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by routes/docs.py, without a CDN
         redoc_url=None,
         # A body without Content-Type is read as JSON (curl users forget it); a body
         # declared as something else is still refused.
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
+    app.include_router(docs.router)
+    app.mount(docs.STATIC_PATH, docs.static_files(), name="docs-static")
     app.openapi = lambda: _openapi(app, routers)  # type: ignore[method-assign]
     return app
 

@@ -5,9 +5,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
@@ -71,8 +72,37 @@ def _describe(errors: Sequence[Any]) -> str:
     return f"Invalid {source} '{where}': {first.get('msg', 'invalid value')}."
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _form_fields(request: Request) -> list[str]:
+    """The form fields the matched operation reads (POST /v1/introspect: token)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return []
+    return [
+        field.alias
+        for field in route.dependant.body_params
+        if isinstance(field.field_info, params.Form)
+    ]
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fields = _form_fields(request)
+    if fields and content_type not in _FORM_TYPES:
+        # JSON (or anything else) where a form is expected: pydantic would only say
+        # "Field required" of a field the client believes it sent.
+        example = "&".join(f"{name}=…" for name in fields)
+        sent = ", not JSON" if content_type.endswith("json") else ""
+        return error_response(
+            400,
+            "bad_request",
+            f"The body must be form-encoded{sent}: send Content-Type: "
+            f"application/x-www-form-urlencoded with {example} "
+            f'(curl: --data-urlencode "{fields[0]}=…").',
+        )
     return error_response(400, "bad_request", _describe(exc.errors()))
 
 

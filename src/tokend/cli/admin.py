@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from tokend.cli.output import Format, FormatOption, console, render, say
 
@@ -67,8 +68,8 @@ def _print_account(fmt: Format, kind: str, created: "NewUser", token_line: str) 
     account, issued = created.user, created.issued
 
     def text() -> None:
-        console.print(f"Created {kind} [bold]{account.username}[/] ({account.id}).")
-        console.print(f"{token_line}, so store it safely:")
+        console.print(f"Created {kind} [bold]{escape(account.username)}[/] ({account.id}).")
+        say(f"{token_line}, so store it safely:")
         say(issued.secret)
 
     render(
@@ -95,7 +96,9 @@ def create_team(
     render(
         fmt,
         {"team": _team_json(team)},
-        lambda: console.print(f"Created team [bold]{team.slug}[/] ({team.id}), owner {owner}."),
+        lambda: console.print(
+            f"Created team [bold]{escape(team.slug)}[/] ({team.id}), owner {escape(owner)}."
+        ),
     )
 
 
@@ -114,5 +117,5 @@ def add_member(slug: str, username: str, fmt: Format = FormatOption) -> None:
             "user": auth_user(user).model_dump(by_alias=True),
             "added": added,
         },
-        lambda: console.print(f"{message} {user.username} in team {team.slug} ({team.id})."),
+        lambda: say(f"{message} {user.username} in team {team.slug} ({team.id})."),
     )

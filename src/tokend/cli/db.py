@@ -2,7 +2,7 @@
 
 import typer
 
-from tokend.cli.output import console
+from tokend.cli.output import say
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -24,6 +24,6 @@ def upgrade() -> None:
         finally:
             engine.dispose()
     if before == after:
-        console.print(f"Database already at revision {after}.")
+        say(f"Database already at revision {after}.")
     else:
-        console.print(f"Database upgraded from {before or 'empty'} to {after}.")
+        say(f"Database upgraded from {before or 'empty'} to {after}.")

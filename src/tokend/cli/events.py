@@ -3,10 +3,9 @@
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from tokend.cli import times
-from tokend.cli.output import Format, FormatOption, console, print_json, say
+from tokend.cli.output import Column, Format, FormatOption, print_json, print_table, say
 from tokend.cli.remote import logged_in
 
 
@@ -24,13 +23,23 @@ def events(
         say("No events.")
         return
     now = times.now()
-    table = Table("when", "event", "token", "id", "from", box=None)
-    for event in found:
-        table.add_row(
-            times.relative(event.created_at, now),
-            event.type,
-            event.token.name if event.token else "",
-            event.token_id or "",
-            " ".join(part for part in (event.ip, event.user_agent) if part),
-        )
-    console.print(table, highlight=False)
+    columns = [
+        Column("when"),
+        Column("event"),
+        Column("token", fold_to=10),
+        Column("id", wrap=False),
+        Column("from", fold_to=12),
+    ]
+    print_table(
+        columns,
+        [
+            (
+                times.relative(event.created_at, now),
+                event.type,
+                event.token.name if event.token else "",
+                event.token_id or "",
+                " ".join(part for part in (event.ip, event.user_agent) if part),
+            )
+            for event in found
+        ],
+    )

@@ -6,12 +6,14 @@ from datetime import UTC, datetime, timedelta
 _LIFETIME = re.compile(r"(\d{1,6})([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
-_SPANS: list[tuple[str, int]] = [  # unit, length in seconds; months and years approximate
-    ("year", 365 * 86400),
-    ("month", 30 * 86400),
-    ("day", 86400),
-    ("hour", 3600),
-    ("minute", 60),
+# unit, its length in seconds, and from how long on it is used. Months and years are
+# approximate; below two months, days say it better ("in 30 days", not "in 1 month").
+_SPANS: list[tuple[str, int, int]] = [
+    ("year", 365 * 86400, 365 * 86400),
+    ("month", 30 * 86400, 60 * 86400),
+    ("day", 86400, 86400),
+    ("hour", 3600, 3600),
+    ("minute", 60, 60),
 ]
 
 
@@ -47,9 +49,14 @@ def relative(ms: int | None, now: datetime, never: str = "never") -> str:
     span = abs(seconds)
     if span < 60:
         return "just now" if seconds <= 0 else "in less than a minute"
-    for unit, length in _SPANS:
-        if span >= length:
-            count = int(span // length)
+    for index, (unit, length, used_from) in enumerate(_SPANS):
+        if span >= used_from:
+            # To the nearest unit: 30 days less the seconds a request took is "30 days".
+            count = int(span / length + 0.5)
+            if index > 0 and count * length >= _SPANS[index - 1][2]:
+                # Rounded up into the next unit: 23 h 40 min is "1 day".
+                unit, length, _ = _SPANS[index - 1]
+                count = int(span / length + 0.5)
             amount = f"{count} {unit}{'s' if count != 1 else ''}"
             return f"in {amount}" if seconds > 0 else f"{amount} ago"
     raise AssertionError("unreachable: spans end at one minute")  # pragma: no cover

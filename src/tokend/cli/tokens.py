@@ -6,19 +6,19 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from tokend.cli import credentials, times
 from tokend.cli.output import (
+    Column,
     Format,
     FormatOption,
-    console,
     err_console,
     fail,
     print_json,
+    print_table,
     say,
 )
-from tokend.cli.remote import logged_in
+from tokend.cli.remote import client_errors, logged_in
 from tokend.client import NotFound, PermissionDenied
 from tokend.domain.secret import ANY_PREFIX_PATTERN
 from tokend.models import AuthToken, CreateTokenResponse, TeamScope
@@ -73,17 +73,28 @@ def list_tokens(
         say("No tokens.")
         return
     now = times.now()
-    table = Table("name", "id", "scope", "created", "last used", "expires", box=None)
-    for token in tokens:
-        table.add_row(
-            token.name,
-            token.id,
-            _scope(token),
-            times.relative(token.created_at, now),
-            times.relative(token.active_at, now),
-            _expires(token, now),
-        )
-    console.print(table, highlight=False)
+    columns = [
+        Column("name", fold_to=12),
+        Column("id", wrap=False),
+        Column("scope"),
+        Column("created"),
+        Column("last used"),
+        Column("expires"),
+    ]
+    print_table(
+        columns,
+        [
+            (
+                token.name,
+                token.id,
+                _scope(token),
+                times.relative(token.created_at, now),
+                times.relative(token.active_at, now),
+                _expires(token, now),
+            )
+            for token in tokens
+        ],
+    )
 
 
 def _expiry(value: str | None) -> datetime | None:
@@ -159,7 +170,6 @@ def show(
     def when(ms: int) -> str:
         return f"{times.relative(ms, now)} ({times.absolute(ms)})"
 
-    table = Table(box=None, show_header=False)
     rows = [
         ("name", token.name),
         ("id", token.id),
@@ -171,9 +181,7 @@ def show(
             f" ({times.absolute(token.expires_at)})" if token.expires_at is not None else ""
         )),
     ]  # fmt: skip
-    for key, value in rows:
-        table.add_row(f"[bold]{key}[/]", value)
-    console.print(table, highlight=False)
+    print_table([Column("", bold=True), Column("", wrap=False)], rows, header=False)
 
 
 @app.command("rm")
@@ -213,12 +221,18 @@ def rotate(
 ) -> None:
     """Replace a token: revoke it and print its successor's secret (same name, scope
     and lifetime length). Rotating 'current' while logged in saves the new secret."""
-    saved = credentials.load()
+    with client_errors():
+        saved = credentials.load()
     with logged_in() as client:
         rotated = client.tokens.rotate(token_id)
     if token_id == CURRENT and saved.token_source == str(credentials.config_path()):
         # The saved login was the token just revoked: keep the user logged in.
-        path = credentials.save(saved.url, rotated.bearer_token)
+        try:
+            path = credentials.save(saved.url, rotated.bearer_token)
+        except credentials.CredentialsError as exc:
+            # The old token is revoked already: the new secret must not be lost.
+            _print_issued(rotated, fmt, "Rotated; new")
+            fail(f"{exc}; the new token is printed above: log in with it ('tokend login')")
         say(f"Rotated token {rotated.token.name!r}; the new one (id {rotated.token.id}) "
             f"is saved in {path}.")  # fmt: skip
         return

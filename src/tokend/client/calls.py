@@ -43,6 +43,9 @@ class Call(Generic[T]):
     idempotency: Idempotency
     params: Mapping[str, str | int] | None = None
     json: Mapping[str, Any] | None = None
+    # What a retried call returns when the server answers 404: an earlier attempt
+    # (answered 503, or never answered) may have done the work already. None: raise.
+    already_done: Callable[[], T] | None = None
 
     @property
     def label(self) -> str:
@@ -117,7 +120,15 @@ def get_token(token_id: str) -> Call[AuthToken]:
 def delete_token(token_id: str) -> Call[str]:
     read = _reader(DeleteTokenResponse, "DELETE /v3/user/tokens/{id}")
     path = _token_path("/v3/user/tokens", token_id)
-    return Call("DELETE", path, lambda body: read(body).token_id, Idempotency.IDEMPOTENT)
+    # A delete that answered 503 may have committed, and one whose answer was lost
+    # may have arrived: when a retry finds the token gone, the caller's wish is done.
+    return Call(
+        "DELETE",
+        path,
+        lambda body: read(body).token_id,
+        Idempotency.IDEMPOTENT,
+        already_done=lambda: token_id,
+    )
 
 
 def rotate_token(token_id: str) -> Call[CreateTokenResponse]:

@@ -76,6 +76,9 @@ def settle(
     if outcome.is_success:
         return call.read(outcome.content)
     error = api_error(outcome)
+    if attempt > 1 and error.status == 404 and call.already_done is not None:
+        # Only a retry gets here: the attempt before it may have done the work.
+        return call.already_done()
     delay = (
         policy.delay(attempt, error.retry_after)
         if may_retry_error(error, call.idempotency)

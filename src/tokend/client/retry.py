@@ -16,7 +16,7 @@ class Idempotency(Enum):
     """How safe it is to send a request twice."""
 
     NONE = "none"  # create: a second attempt could make a second token
-    IDEMPOTENT = "idempotent"  # delete: the same end state, but a lost answer hides the result
+    IDEMPOTENT = "idempotent"  # delete: the same end state; a retry's 404 means done
     SAFE = "safe"  # reads
 
 
@@ -50,10 +50,6 @@ def may_retry_error(error: APIError, idempotency: Idempotency) -> bool:
 
 
 def may_retry_transport(error: httpx.TransportError, idempotency: Idempotency) -> bool:
-    if idempotency is Idempotency.SAFE:
-        return True
-    # A delete is resent only when it surely never left: had it arrived, the retry
-    # would answer 404 for a token that was in fact revoked.
-    return idempotency is Idempotency.IDEMPOTENT and isinstance(
-        error, httpx.ConnectError | httpx.ConnectTimeout
-    )
+    # A delete may be resent even when the first one may have arrived: the retry's
+    # 404 then counts as done (`Call.already_done`), not as "no such token".
+    return idempotency is not Idempotency.NONE

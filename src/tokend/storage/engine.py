@@ -1,6 +1,7 @@
 """Engines for SQLite (the embedded default) and PostgreSQL (psycopg 3)."""
 
 import math
+import os
 from typing import Any
 
 import psycopg
@@ -31,6 +32,7 @@ def make_engine(url: str | URL, *, timeout_s: float | None = None) -> Engine:
     # Parameters are hidden from exception messages: they hold digests and names
     # that have no business in a log.
     if parsed.get_backend_name() == "sqlite":
+        _create_private(parsed)
         engine = create_engine(
             parsed, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": 30}
         )
@@ -90,6 +92,22 @@ def _bound_postgres(engine: Engine, timeout_s: float) -> None:
     @event.listens_for(engine, "invalidate")
     def _on_invalidate(_dbapi_connection: Any, record: Any, _exception: Any) -> None:
         _release(record)
+
+
+def _create_private(url: URL) -> None:
+    """Create a new SQLite database file 0600: it holds emails, addresses and digests.
+
+    SQLite gives the ``-wal`` and ``-shm`` files the database file's mode, so they are
+    0600 too. An existing file is left as it is (never loosened).
+    """
+    path = url.database
+    if not path or path == ":memory:" or path.startswith("file:") or url.query.get("uri"):
+        return
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError:
+        return  # exists already, or cannot be created: SQLite says so when it opens it
+    os.close(descriptor)
 
 
 def _configure_sqlite(engine: Engine) -> None:
