@@ -482,7 +482,7 @@ def test_unexpected_error_is_hidden_behind_a_request_id(
         response = client.get("/boom")
 
     message = assert_error(response, 500, "internal_server_error")
-    request_id = re.search(r"[0-9a-f]{32}", message)
+    request_id = re.search(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", message)
     assert request_id, message
     assert "boom-secret" not in response.text
     assert "RuntimeError" not in response.text
