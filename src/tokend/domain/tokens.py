@@ -61,6 +61,13 @@ class Token:
         if self.is_expired(now):
             raise ExpiredToken("The token has expired.")
 
+    def successor_expiry(self, now: int) -> int | None:
+        """When a token rotated at ``now`` into this one's successor expires: after the
+        same lifetime length, counted from now, but never after `MAX_TIMESTAMP_MS`."""
+        if self.expires_at is None:
+            return None
+        return min(now + (self.expires_at - self.created_at), MAX_TIMESTAMP_MS)
+
     def needs_activity_update(self, now: int, resolution_ms: int) -> bool:
         return now - self.active_at >= resolution_ms
 

@@ -197,13 +197,12 @@ class TokenService:
             if old.team_id is not None and not uow.accounts.is_member(old.team_id, old.user_id):
                 raise Forbidden("You are no longer a member of this token's team.")
             old = self._revoke(uow, principal, old, EventType.TOKEN_ROTATED, requester)
-            lifetime = None if old.expires_at is None else old.expires_at - old.created_at
             issued = self.issue(
                 uow,
                 user_id=old.user_id,
                 name=old.name,
                 scope=old.scope,
-                expires_at=None if lifetime is None else self.clock() + lifetime,
+                expires_at=old.successor_expiry(self.clock()),
                 project_id=old.project_id,
                 origin=old.origin,
             )
