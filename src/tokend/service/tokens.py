@@ -50,12 +50,11 @@ class TeamRef:
     team_id: str | None = None
     slug: str | None = None
 
-    def resolve(self, uow: UnitOfWork) -> Team | None:
-        if self.team_id is not None:
-            return uow.accounts.get_team(self.team_id)
-        if self.slug is not None:
-            return uow.accounts.get_team_by_slug(self.slug)
-        return None
+    def of_member(self, uow: UnitOfWork, user_id: str) -> Team | None:
+        """The team, if it exists and ``user_id`` is a member: one statement either way."""
+        if not self:
+            return None
+        return uow.accounts.team_of_member(user_id, team_id=self.team_id, slug=self.slug)
 
     def __bool__(self) -> bool:
         return self.team_id is not None or self.slug is not None
@@ -127,8 +126,10 @@ class TokenService:
         with self.uow(write=True) as uow:
             team_id = None
             if team:
-                found = team.resolve(uow)
-                if found is None or not uow.accounts.is_member(found.id, principal.user.id):
+                # The same statement whether the team is missing or foreign: a slug
+                # cannot be probed by timing the refusal.
+                found = team.of_member(uow, principal.user.id)
+                if found is None:
                     raise Forbidden("The team does not exist or you are not a member of it.")
                 team_id = found.id
             scope = principal.scope_for_new_token(team_id)
