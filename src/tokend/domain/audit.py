@@ -1,7 +1,7 @@
 """The audit trail: what happened to a token, when, and from where."""
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from tokend.domain.text import storable
@@ -65,3 +65,17 @@ class AuditEvent:
     token: Token | None
     actor_token_id: str | None
     requester: Requester
+    # The acting token's team, when it is team-scoped (read with the event, not stored).
+    actor_team_id: str | None = None
+
+    def as_seen_from(self, team_id: str | None) -> "AuditEvent":
+        """The event as a token scoped to ``team_id`` (None: the whole user) may read it.
+
+        A team-scoped token reads its team's events, some of them made by its user's
+        other tokens (a personal token creating a team token): which token acted, and
+        from which address and User-Agent, belong to those tokens, so they are left
+        out unless the acting token is scoped to the same team. Events no token made
+        (a leak report) keep the reporter's address."""
+        if team_id is None or self.actor_token_id is None or self.actor_team_id == team_id:
+            return self
+        return replace(self, actor_token_id=None, requester=NOBODY)
