@@ -123,3 +123,24 @@ def test_clear_empties_everything_and_size_zero_caches_nothing() -> None:
     off.put_unknown(digest(2), NOW, off.generation)
     assert off.get(digest(1), NOW) is None
     assert not off.is_known_unknown(digest(2), NOW)
+
+
+def test_no_table_of_the_cache_outgrows_its_bound_under_churn() -> None:
+    # Issue 10: a worker's memory crept under a full cache. Every table is bounded:
+    # after a long stream of tokens, re-reads, revocations and unknown digests, none
+    # holds more than its size, and the id index names exactly the cached tokens.
+    cache = VerificationCache(100, negative_size=10)
+    for n in range(5_000):
+        put(cache, n)
+        if n % 3 == 0:
+            put(cache, n // 2)  # read again after going stale
+            cache.get(digest(n // 2), NOW)
+        if n % 7 == 0:
+            cache.invalidate(f"token-{n - 50}")  # revoked
+        if n % 11 == 0:
+            cache.put_unknown((10**9 + n).to_bytes(32, "big"), NOW, cache.generation)
+    assert len(cache._entries) <= 100
+    assert len(cache._unknown) <= 10
+    cached_ids = {entry.principal.token.id for entry in cache._entries.values()}
+    assert set(cache._digest_by_id) == cached_ids
+    assert all(cache._entries[d].principal.token.id == i for i, d in cache._digest_by_id.items())
