@@ -4,12 +4,22 @@ as a lock per request would cost a visible share of it), read at ``GET /metrics`
 With several workers, `tokend serve` gives them one ``PROMETHEUS_MULTIPROC_DIR`` so
 that a scrape, whichever worker answers it, sums them all. No label ever holds a
 secret, a token id or an address.
+
+That folder is removed when the server stops; one left behind by a server that could
+not clean up (kill -9, a crash, a power cut) is removed by the next `tokend serve` on
+the machine. A folder is in use while its lock file is locked: the server holds it
+shared for its whole run, and so does each of its workers (which may outlive a
+killed server), so only folders that nobody holds are swept away.
 """
 
+import fcntl
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -22,6 +32,8 @@ from prometheus_client import (
 )
 
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+FOLDER_PREFIX = "tokend-metrics-"
+LOCK_NAME = ".tokend-lock"
 
 # A "_created" timestamp per counter doubles the output and tells an operator nothing.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -49,11 +61,18 @@ def exposition() -> tuple[bytes, str]:
 @contextmanager
 def shared_between_workers(workers: int) -> Iterator[None]:
     """For the block, a fresh folder where worker processes started in it keep their
-    counts (prometheus_client's multiprocess mode); removed afterwards."""
+    counts (prometheus_client's multiprocess mode); removed afterwards. Folders that
+    earlier servers left behind are removed first."""
+    sweep_stale_folders()
     if workers == 1 or MULTIPROCESS_VARIABLE in os.environ:
         yield
         return
-    with tempfile.TemporaryDirectory(prefix="tokend-metrics-") as folder:
+    folder = tempfile.mkdtemp(prefix=FOLDER_PREFIX)
+    # Locked before it takes its name, so a sweep never sees the folder's lock free.
+    handle, unnamed = tempfile.mkstemp(dir=folder, prefix=".lock-")
+    with os.fdopen(handle, "rb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        os.rename(unnamed, os.path.join(folder, LOCK_NAME))
         # Read by each worker when it imports prometheus_client: workers are spawned,
         # so they start after this is set.
         os.environ[MULTIPROCESS_VARIABLE] = folder
@@ -61,3 +80,42 @@ def shared_between_workers(workers: int) -> Iterator[None]:
             yield
         finally:
             del os.environ[MULTIPROCESS_VARIABLE]
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def sweep_stale_folders(parent: str | None = None) -> list[Path]:
+    """Remove this user's metrics folders (in ``parent``, by default the temporary
+    directory) whose lock nobody holds; returns those removed. Folders without a
+    lock file (being made, or made by another program) are left alone."""
+    removed = []
+    for folder in Path(parent or tempfile.gettempdir()).glob(FOLDER_PREFIX + "*"):
+        try:
+            if folder.is_symlink() or folder.stat().st_uid != os.getuid():
+                continue
+            lock = (folder / LOCK_NAME).open("rb")
+        except OSError:
+            continue
+        with lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # held: a server or one of its workers still runs
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _hold_shared_folder() -> IO[bytes] | None:
+    """In a worker of `tokend serve`: hold the folder's lock for as long as it runs."""
+    folder = os.environ.get(MULTIPROCESS_VARIABLE)
+    if not folder:
+        return None
+    try:
+        lock = open(os.path.join(folder, LOCK_NAME), "rb")  # noqa: SIM115 (held until exit)
+    except OSError:
+        return None  # a folder tokend did not make
+    fcntl.flock(lock, fcntl.LOCK_SH)
+    return lock
+
+
+_HELD = _hold_shared_folder()

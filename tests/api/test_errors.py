@@ -352,6 +352,22 @@ def test_unknown_path_does_not_echo_a_secret_in_it(server: Server, alice: Accoun
     assert alice.token not in response.text
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/v6/user/tokens/"), ("GET", "/v2/user/"), ("POST", "/v3/user/tokens/"),
+     ("GET", "/healthz/")],
+)  # fmt: skip
+def test_a_trailing_slash_is_not_redirected(
+    server: Server, alice: Account, method: str, path: str
+) -> None:
+    # A redirect would build its Location from the Host header the client sent.
+    headers = {"Host": "evil.example"}
+    with server.client(alice.token) as api:
+        response = api.request(method, path, headers=headers, follow_redirects=False)
+    assert_error(response, 404, "not_found")
+    assert "location" not in response.headers
+
+
 def assert_not_found_on_get_and_delete(api: httpx.Client, token_id: str) -> None:
     assert_error(api.get(f"/v5/user/tokens/{token_id}"), 404, "not_found")
     assert_error(api.delete(f"/v3/user/tokens/{token_id}"), 404, "not_found")
@@ -482,7 +498,7 @@ def test_unexpected_error_is_hidden_behind_a_request_id(
         response = client.get("/boom")
 
     message = assert_error(response, 500, "internal_server_error")
-    request_id = re.search(r"[0-9a-f]{32}", message)
+    request_id = re.search(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", message)
     assert request_id, message
     assert "boom-secret" not in response.text
     assert "RuntimeError" not in response.text

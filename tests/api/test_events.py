@@ -1,9 +1,11 @@
 """GET /v1/user/events over real HTTP, on both databases."""
 
+import uuid
 from collections.abc import Callable
 
 from tests.conftest import Account
 from tests.support import Server
+from tokend.bootstrap import Services
 
 
 def test_events_record_who_did_what_from_where(server: Server, alice: Account) -> None:
@@ -47,3 +49,32 @@ def test_events_page_with_until(server: Server, make_user: Callable[..., Account
         for bad in ({"limit": 0}, {"limit": 101}, {"until": -1}, {"limit": "x"}):
             assert api.get("/v1/user/events", params=bad).status_code == 400
     assert server.client().get("/v1/user/events").status_code == 401
+
+
+def test_a_team_token_sees_who_acted_only_for_its_team_tokens(
+    server: Server, services: Services, alice: Account
+) -> None:
+    team = services.admin.create_team(f"crew-{uuid.uuid4().hex[:8]}", owner=alice.username)
+    with server.client(alice.token) as personal:
+        personal.headers["User-Agent"] = "personal-laptop/1.0"
+        made = personal.post("/v3/user/tokens", params={"teamId": team.id}, json={"name": "crew"})
+    team_token = made.json()["bearerToken"]
+    with server.client(team_token) as crew:
+        crew.headers["User-Agent"] = "crew-ci/1.0"
+        by_team = crew.post("/v3/user/tokens", json={"name": "crew-2"}).json()["token"]
+        events = crew.get("/v1/user/events").json()["events"]
+    # Made by the team token: who, from where and with what are the team's to see.
+    mine = next(e for e in events if e["tokenId"] == by_team["id"])
+    assert mine["actorTokenId"] == made.json()["token"]["id"]
+    assert mine["userAgent"] == "crew-ci/1.0"
+    assert mine["ip"] == "127.0.0.1"
+    # Made by the user's personal token: its id, address and agent are not the team's.
+    theirs = next(e for e in events if e["tokenId"] == made.json()["token"]["id"])
+    assert theirs["type"] == "token.created"
+    assert {"actorTokenId", "ip", "userAgent"}.isdisjoint(theirs)
+    # The user's own (personal) token still sees everything.
+    with server.client(alice.token) as personal:
+        everything = personal.get("/v1/user/events").json()["events"]
+    same = next(e for e in everything if e["id"] == theirs["id"])
+    assert same["actorTokenId"] == alice.token_id
+    assert same["userAgent"] == "personal-laptop/1.0"

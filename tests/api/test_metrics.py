@@ -1,12 +1,17 @@
 """GET /metrics: Prometheus text, no token, counts summed over workers."""
 
+import contextlib
+import os
+import signal
 from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import Account
-from tests.support import Server
+from tests.support import Server, eventually
+from tokend.bootstrap import Services
+from tokend.metrics import sweep_stale_folders
 
 
 def samples(server: Server) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -42,3 +47,61 @@ def test_counts_from_every_worker_are_summed(
             malformed = (("reason", "malformed"),)
             assert counted[("tokend_authentication_failures_total", missing)] == 10
             assert counted[("tokend_authentication_failures_total", malformed)] == 10
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                # The parent pid is the 4th field, after "(command)" which may hold spaces.
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def test_a_killed_servers_metrics_folder_is_removed_by_the_next(
+    services: Services, database_url: str, tmp_path: Path
+) -> None:
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {"TMPDIR": str(temporary)}
+    killed = Server(database_url=database_url, log_path=tmp_path / "k.log", workers=2, env=env)
+    killed.start()
+    assert killed.process is not None
+    workers = children_of(killed.process.pid)
+    left = list(temporary.glob("tokend-metrics-*"))
+    assert len(left) == 1
+    for pid in [killed.process.pid, *workers]:  # as an OOM killer or kill -9 would
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    killed.process.wait()
+    assert left[0].exists()  # nobody was left to remove it
+    # The next server on the machine sweeps it away (even with a single worker).
+    with Server(database_url=database_url, log_path=tmp_path / "n.log", env=env):
+        assert not left[0].exists()
+    assert list(temporary.glob("tokend-metrics-*")) == []
+
+
+def test_workers_that_outlive_their_server_keep_their_folder(
+    services: Services, database_url: str, tmp_path: Path
+) -> None:
+    # Workers of a server killed with kill -9 go on running: their folder stays theirs.
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {"TMPDIR": str(temporary)}
+    killed = Server(database_url=database_url, log_path=tmp_path / "k.log", workers=2, env=env)
+    killed.start()
+    assert killed.process is not None
+    workers = children_of(killed.process.pid)
+    killed.process.kill()
+    killed.process.wait()
+    try:
+        assert sweep_stale_folders(str(temporary)) == []
+    finally:
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert eventually(lambda: len(sweep_stale_folders(str(temporary))) == 1)
+    assert list(temporary.glob("tokend-metrics-*")) == []

@@ -2,6 +2,7 @@
 makes, against a real server on both databases."""
 
 import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from tests.api.github_signing import KEY_ID, findings, signed, write_keys
 from tests.conftest import Account
 from tests.support import Server
 from tokend.bootstrap import Services
+from tokend.domain.tokens import LEAKED_URL_MAX_LENGTH
 
 PATH = "/v1/secret-scanning/github"
 
@@ -149,6 +151,44 @@ def test_replaced_keys_are_used_without_a_restart(
 def test_without_keys_reports_are_refused_as_unavailable(server: Server) -> None:
     body = findings("x")
     key = ec.generate_private_key(ec.SECP256R1())
-    response = httpx.post(server.url + PATH, content=body, headers=signed(body, key))
-    assert response.status_code == 503
-    assert "secret-scanning keys" in response.json()["error"]["message"]
+    unsigned = {"Content-Type": "application/json"}
+    half_signed = {**signed(body, key), "Github-Public-Key-Signature": ""}
+    # Whatever the signature headers say: without keys nothing can be checked.
+    for headers in (signed(body, key), unsigned, half_signed):
+        response = httpx.post(server.url + PATH, content=body, headers=headers)
+        assert response.status_code == 503, headers
+        assert "secret-scanning keys" in response.json()["error"]["message"]
+
+
+def test_each_finding_is_handled_on_its_own(
+    scanning_server: Server, github_key: ec.EllipticCurvePrivateKey, alice: Account
+) -> None:
+    # Text PostgreSQL cannot store (NUL), a lone surrogate no database can encode, an
+    # endless URL: each finding is still revoked, and none stops the ones after it.
+    urls = [
+        "https://github.com/o/r/blob/main/.env\u0000.txt",
+        "https://github.com/o/r/\ud800",
+        "https://github.com/o/r/" + "x" * 10_000,
+        "https://github.com/o/r/blob/main/ok",
+    ]
+    made = [new_secret(scanning_server, alice, f"leaky-{n}") for n in range(len(urls))]
+    reports = [
+        {"token": m["bearerToken"], "type": "tokend_token", "url": url, "source": "content"}
+        for m, url in zip(made, urls, strict=True)
+    ]
+    body = json.dumps(reports).encode()  # NUL and the surrogate as \u escapes
+    response = httpx.post(scanning_server.url + PATH, content=body,
+                          headers=signed(body, github_key))  # fmt: skip
+    assert response.status_code == 200, response.text
+    assert [label["label"] for label in response.json()] == ["true_positive"] * len(urls)
+    with scanning_server.client(alice.token) as api:
+        events = api.get("/v1/user/events", params={"limit": 100}).json()["events"]
+    stored = {e["tokenId"]: e["token"]["leakedUrl"] for e in events if e["type"] == "token.leaked"}
+    leaked_urls = [stored[m["token"]["id"]] for m in made]  # type: ignore[index]
+    assert leaked_urls[0] == "https://github.com/o/r/blob/main/.env\ufffd.txt"
+    assert leaked_urls[1] == "https://github.com/o/r/\ufffd"
+    assert leaked_urls[2] == urls[2][:LEAKED_URL_MAX_LENGTH]
+    assert leaked_urls[3] == urls[3]
+    for m in made:
+        with scanning_server.client(str(m["bearerToken"])) as leaky:
+            assert leaky.get("/v2/user").status_code == 401

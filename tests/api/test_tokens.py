@@ -6,6 +6,7 @@ from typing import Any
 
 from tests.conftest import Account
 from tests.support import Server
+from tokend.domain.tokens import MAX_TIMESTAMP_MS
 from tokend.service.clock import system_clock as now_ms
 
 
@@ -187,6 +188,21 @@ def test_rotation_swaps_the_secret_at_once(server: Server, alice: Account) -> No
     with server.client(alice.token) as api:
         assert api.post(f"/v3/user/tokens/{made['token']['id']}/rotate").status_code == 404
         assert api.post("/v3/user/tokens/nonexistent/rotate").status_code == 404
+
+
+def test_rotation_near_the_latest_expiry_clamps_it(server: Server, alice: Account) -> None:
+    # The successor's lifetime would end after the year 9999: it ends at the latest
+    # instant allowed instead of the rotation being refused.
+    latest = MAX_TIMESTAMP_MS
+    with server.client(alice.token) as api:
+        made = api.post("/v3/user/tokens", json={"name": "far", "expiresAt": latest}).json()
+        assert made["token"]["expiresAt"] == latest
+        response = api.post(f"/v3/user/tokens/{made['token']['id']}/rotate")
+        assert response.status_code == 200, response.text
+        assert response.json()["token"]["expiresAt"] == latest
+        again = api.post(f"/v3/user/tokens/{response.json()['token']['id']}/rotate")
+        assert again.status_code == 200, again.text
+        assert again.json()["token"]["expiresAt"] == latest
 
 
 def test_snake_case_fields_are_unknown_fields(server: Server, alice: Account) -> None:

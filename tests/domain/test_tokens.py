@@ -139,3 +139,10 @@ def test_an_expiry_is_accepted_unchanged_or_refused(expires_at: int | None, now:
     except ValidationFailed:
         return
     assert expires_at is None or now < expires_at <= MAX_TIMESTAMP_MS
+
+
+def test_a_successor_keeps_the_lifetime_length_up_to_the_latest_instant() -> None:
+    assert make_token().successor_expiry(now=5000) is None
+    assert make_token(expires_at=3000).successor_expiry(now=5000) == 7000
+    far = make_token(expires_at=MAX_TIMESTAMP_MS)
+    assert far.successor_expiry(now=5000) == MAX_TIMESTAMP_MS

@@ -144,3 +144,24 @@ def test_a_cache_that_follows_a_feed_answers_only_shortly_after_each_proof() -> 
     assert cache.get(digest(1), NOW + 1200) is None
     cache.heard(NOW * 1_000_000 + 1_100_000_000)
     assert cache.get(digest(1), NOW + 1200) is not None
+
+
+def test_no_table_of_the_cache_outgrows_its_bound_under_churn() -> None:
+    # Issue 10: a worker's memory crept under a full cache. Every table is bounded:
+    # after a long stream of tokens, re-reads, revocations and unknown digests, none
+    # holds more than its size, and the id index names exactly the cached tokens.
+    cache = VerificationCache(100, negative_size=10)
+    for n in range(5_000):
+        put(cache, n)
+        if n % 3 == 0:
+            put(cache, n // 2)  # read again after going stale
+            cache.get(digest(n // 2), NOW)
+        if n % 7 == 0:
+            cache.invalidate(f"token-{n - 50}")  # revoked
+        if n % 11 == 0:
+            cache.put_unknown((10**9 + n).to_bytes(32, "big"), NOW, cache.generation)
+    assert len(cache._entries) <= 100
+    assert len(cache._unknown) <= 10
+    cached_ids = {entry.principal.token.id for entry in cache._entries.values()}
+    assert set(cache._digest_by_id) == cached_ids
+    assert all(cache._entries[d].principal.token.id == i for i, d in cache._digest_by_id.items())

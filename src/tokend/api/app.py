@@ -58,6 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # A body without Content-Type is read as JSON (curl users forget it); a body
         # declared as something else is still refused.
         strict_content_type=False,
+        # No redirect from "/path/" to "/path": its Location would be built from the
+        # Host header the client sent. A trailing slash is an unknown path (404).
+        redirect_slashes=False,
     )
     # Added first, so it runs inside the body limit (a GET may still declare a body).
     app.add_middleware(user.CachedUserShortcut)

@@ -204,7 +204,8 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    request_id = uuid.uuid4().hex
+    # With its dashes: a run of 16 or more letters and digits is redacted from the log.
+    request_id = str(uuid.uuid4())
     log.error(
         "unexpected error, request id %s, on %s %s",
         request_id,

@@ -36,12 +36,14 @@ class GitHubKeys:
 
     def verify(self, payload: bytes, key_id: str | None, signature: str | None) -> None:
         """Raise InvalidSignature unless ``signature`` is a valid signature of
-        ``payload`` by the key ``key_id``."""
+        ``payload`` by the key ``key_id``; KeysUnavailable, whatever was sent, when
+        this server has no keys to check it with."""
+        keys = self._current_keys()
         if not key_id or not signature:
             raise InvalidSignature(
                 f"A leak report must be signed: send {KEY_ID_HEADER} and {SIGNATURE_HEADER}."
             )
-        key = self._current_keys().get(key_id)
+        key = keys.get(key_id)
         if key is None:
             raise InvalidSignature("The report is signed with a key this server does not know.")
         try:

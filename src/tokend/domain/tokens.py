@@ -5,10 +5,12 @@ from enum import StrEnum
 
 from tokend.domain.errors import ExpiredToken, LeakedToken, RevokedToken, ValidationFailed
 from tokend.domain.scopes import Scope
-from tokend.domain.text import has_control_characters
+from tokend.domain.text import has_control_characters, storable
 
 NAME_MAX_LENGTH = 100
 PROJECT_ID_MAX_LENGTH = 256
+# Where a leak was found, as a scanner reported it: kept, cut to this length.
+LEAKED_URL_MAX_LENGTH = 2048
 # 9999-12-31T23:59:59.999Z: later instants do not fit every client's date type.
 MAX_TIMESTAMP_MS = 253_402_300_799_999
 TOKEN_TYPE = "oauth2-token"
@@ -61,6 +63,13 @@ class Token:
         if self.is_expired(now):
             raise ExpiredToken("The token has expired.")
 
+    def successor_expiry(self, now: int) -> int | None:
+        """When a token rotated at ``now`` into this one's successor expires: after the
+        same lifetime length, counted from now, but never after `MAX_TIMESTAMP_MS`."""
+        if self.expires_at is None:
+            return None
+        return min(now + (self.expires_at - self.created_at), MAX_TIMESTAMP_MS)
+
     def needs_activity_update(self, now: int, resolution_ms: int) -> bool:
         return now - self.active_at >= resolution_ms
 
@@ -98,3 +107,9 @@ def validate_project_id(project_id: str | None) -> str | None:
             "characters."
         )
     return project_id
+
+
+def leaked_url(url: str | None) -> str | None:
+    """A reported leak's URL as it is recorded: never refused (the token must be
+    revoked whatever the report says of where), made storable instead."""
+    return None if url is None else storable(url, LEAKED_URL_MAX_LENGTH)

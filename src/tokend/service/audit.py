@@ -83,4 +83,6 @@ class AuditService:
                 principal.user.id, principal.token.team_id, limit=limit + 1, until=until
             )
         page = events[:limit]
-        return EventPage(page, next=page[-1].created_at if len(events) > limit else None)
+        next_until = page[-1].created_at if len(events) > limit else None
+        team_id = principal.token.team_id
+        return EventPage([event.as_seen_from(team_id) for event in page], next=next_until)

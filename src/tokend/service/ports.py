@@ -74,6 +74,14 @@ class AccountRepository(Protocol):
 
     def is_member(self, team_id: str, user_id: str) -> bool: ...
 
+    def team_of_member(
+        self, user_id: str, *, team_id: str | None = None, slug: str | None = None
+    ) -> Team | None:
+        """The team named by id or slug if ``user_id`` is a member of it, in one
+        statement: a team that does not exist and one the user is not in cost the
+        same work, so the difference cannot be timed."""
+        ...
+
 
 class AuditLog(Protocol):
     def add(self, event: AuditEvent) -> AuditEvent:

@@ -50,12 +50,11 @@ class TeamRef:
     team_id: str | None = None
     slug: str | None = None
 
-    def resolve(self, uow: UnitOfWork) -> Team | None:
-        if self.team_id is not None:
-            return uow.accounts.get_team(self.team_id)
-        if self.slug is not None:
-            return uow.accounts.get_team_by_slug(self.slug)
-        return None
+    def of_member(self, uow: UnitOfWork, user_id: str) -> Team | None:
+        """The team, if it exists and ``user_id`` is a member: one statement either way."""
+        if not self:
+            return None
+        return uow.accounts.team_of_member(user_id, team_id=self.team_id, slug=self.slug)
 
     def __bool__(self) -> bool:
         return self.team_id is not None or self.slug is not None
@@ -128,8 +127,10 @@ class TokenService:
             self._ensure_actor_live(uow, principal)
             team_id = None
             if team:
-                found = team.resolve(uow)
-                if found is None or not uow.accounts.is_member(found.id, principal.user.id):
+                # The same statement whether the team is missing or foreign: a slug
+                # cannot be probed by timing the refusal.
+                found = team.of_member(uow, principal.user.id)
+                if found is None:
                     raise Forbidden("The team does not exist or you are not a member of it.")
                 team_id = found.id
             scope = principal.scope_for_new_token(team_id)
@@ -200,13 +201,12 @@ class TokenService:
             if old.team_id is not None and not uow.accounts.is_member(old.team_id, old.user_id):
                 raise Forbidden("You are no longer a member of this token's team.")
             old = self._revoke(uow, principal, old, EventType.TOKEN_ROTATED, requester)
-            lifetime = None if old.expires_at is None else old.expires_at - old.created_at
             issued = self.issue(
                 uow,
                 user_id=old.user_id,
                 name=old.name,
                 scope=old.scope,
-                expires_at=None if lifetime is None else self.clock() + lifetime,
+                expires_at=old.successor_expiry(self.clock()),
                 project_id=old.project_id,
                 origin=old.origin,
             )

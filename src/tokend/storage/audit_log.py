@@ -8,7 +8,7 @@ from sqlalchemy import Connection, insert, select
 
 from tokend.domain.audit import AuditEvent, EventType, Requester
 from tokend.storage.repository import newest_created_at, token_from_row, token_row
-from tokend.storage.schema import audit_events
+from tokend.storage.schema import audit_events, tokens
 
 
 class SqlAuditLog:
@@ -45,7 +45,12 @@ class SqlAuditLog:
     def list_for(
         self, user_id: str, team_id: str | None, *, limit: int, until: int | None
     ) -> list[AuditEvent]:
-        query = select(audit_events).where(audit_events.c.user_id == user_id)
+        actor = tokens.alias("actor")
+        query = (
+            select(audit_events, actor.c.team_id.label("actor_team_id"))
+            .outerjoin(actor, actor.c.id == audit_events.c.actor_token_id)
+            .where(audit_events.c.user_id == user_id)
+        )
         if team_id is not None:
             query = query.where(audit_events.c.team_id == team_id)
         if until is not None:
@@ -75,4 +80,5 @@ def _event(row: Any) -> AuditEvent:
         token=token,
         actor_token_id=row["actor_token_id"],
         requester=Requester(ip=row["ip"], user_agent=row["user_agent"]),
+        actor_team_id=row.get("actor_team_id"),
     )

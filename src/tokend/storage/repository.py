@@ -230,6 +230,20 @@ class SqlAccountRepository:
             return False
         return True
 
+    def team_of_member(
+        self, user_id: str, *, team_id: str | None = None, slug: str | None = None
+    ) -> Team | None:
+        named = teams.c.id == team_id if team_id is not None else teams.c.slug == slug
+        query = (
+            select(teams)
+            .join(
+                memberships,
+                (memberships.c.team_id == teams.c.id) & (memberships.c.user_id == user_id),
+            )
+            .where(named)
+        )
+        return _first(self._conn, query, _team)
+
     def is_member(self, team_id: str, user_id: str) -> bool:
         query = select(
             exists().where(memberships.c.team_id == team_id, memberships.c.user_id == user_id)

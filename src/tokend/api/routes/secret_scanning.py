@@ -1,6 +1,7 @@
 """GitHub secret scanning's partner endpoint: leaked tokens reported, revoked, labelled."""
 
 import hashlib
+import json
 import logging
 from typing import Any
 
@@ -59,8 +60,10 @@ async def report_leaks(request: Request, services: ServicesDep, requester: Reque
             "This server cannot check leak reports: its secret-scanning keys are not set up.",
         )
     try:
-        reports = _REPORTS.validate_json(body)
-    except ValidationError:
+        # Python's parser, not pydantic's: it reads a lone surrogate (\ud800) as text
+        # rather than refusing the whole report; such text is made storable later.
+        reports = _REPORTS.validate_python(json.loads(body))
+    except (ValueError, ValidationError):
         return error_response(
             400,
             "bad_request",
@@ -70,7 +73,7 @@ async def report_leaks(request: Request, services: ServicesDep, requester: Reque
     confirmed = services.leaks.report(findings, requester)
     return [
         LeakLabel(
-            token_hash=hashlib.sha256(report.token.encode()).hexdigest(),
+            token_hash=hashlib.sha256(report.token.encode("utf-8", "surrogatepass")).hexdigest(),
             token_type=report.type,
             label="true_positive" if live else "false_positive",
         )
