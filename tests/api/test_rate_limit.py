@@ -198,3 +198,18 @@ def test_blocks_are_audited_in_no_users_log(
             {"started": started_ms},
         ).scalar()
     assert unowned == 1  # the other tests' servers blocked this address before
+
+
+def test_a_proxy_passing_on_garbage_cannot_make_fresh_counters(
+    make_server: MakeServer, alice: Account
+) -> None:
+    # A trusted proxy forwards whatever the client put in X-Forwarded-For; text that is
+    # not an address counts as one address, so each request cannot pick a new counter.
+    node = make_server(TOKEND_TRUSTED_PROXIES="127.0.0.1")
+    statuses = [
+        guess(node, {"X-Forwarded-For": f"not-an-address-{index}-{'x' * 100}"}).status_code
+        for index in range(LIMIT + 1)
+    ]
+    assert statuses == [401] * LIMIT + [429]
+    assert use(node, alice.token, **{"X-Forwarded-For": "garbage"}).status_code == 200
+    assert_error(guess(node, {"X-Forwarded-For": "198.51.100.7"}), 401, "invalid_token")

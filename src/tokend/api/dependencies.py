@@ -5,6 +5,7 @@ in the thread pool, and each dependency costs resolution time on every request,
 which on ``GET /v2/user`` is most of the time not spent in uvicorn.
 """
 
+import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,6 +18,9 @@ from tokend.domain.audit import Requester
 from tokend.domain.errors import AuthenticationError
 from tokend.domain.principal import Principal
 from tokend.service.authentication import Authenticator
+
+
+UNKNOWN_ADDRESS = "unknown"
 
 
 async def get_services(request: Request) -> Services:
@@ -37,9 +41,18 @@ async def authenticate(authenticator: Authenticator, secret: str | None) -> Prin
 
 def client_address(scope: Scope) -> str:
     """The client's IP address: the peer's, or what a trusted proxy says it is (uvicorn
-    rewrites ``scope["client"]``; `tokend serve` tells it which proxies to trust)."""
+    rewrites ``scope["client"]``; `tokend serve` tells it which proxies to trust).
+
+    Whatever a proxy passed on that is not an IP address counts as one address,
+    ``unknown``: as a rate-limit key, free text would let each request choose a fresh
+    counter (and a fresh Redis key)."""
     client = scope.get("client")
-    return client[0] if client else ""
+    if not client:
+        return ""
+    try:
+        return str(ipaddress.ip_address(client[0]))
+    except ValueError:
+        return UNKNOWN_ADDRESS
 
 
 async def get_principal(request: Request) -> Principal:
