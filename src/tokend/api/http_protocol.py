@@ -81,6 +81,7 @@ class _Guard:
         loop.call_later(self._interval, self._sweep)
 
     def _sweep(self) -> None:
+        self.loop.call_later(self._interval, self._sweep)  # first: whatever happens below
         expired = self.loop.time() - self.limits.head_timeout_s
         waiting = self.waiting
         while waiting:
@@ -89,7 +90,6 @@ class _Guard:
                 break
             del waiting[connection]
             connection.head_timed_out()
-        self.loop.call_later(self._interval, self._sweep)
 
     def make_room(self, newcomer: "JsonErrorHttpToolsProtocol") -> None:
         # The oldest silent connection goes rather than the newcomer: an attacker's
@@ -208,6 +208,8 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
             self._guard.waiting[self] = self.loop.time()
 
     def head_timed_out(self) -> None:
+        if self.transport.is_closing():
+            return
         if self._raw_bytes:
             self._refuse(408, "request_timeout", "The request head was not sent in time.")
         else:  # an idle connection: nothing to answer
