@@ -93,6 +93,8 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     workers: int = 1
     port: int = field(default_factory=free_port)
+    # Run in the child before it starts (to lower its resource limits, say).
+    preexec_fn: Callable[[], None] | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -109,6 +111,7 @@ class Server:
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=self.preexec_fn,
             )  # fmt: skip
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

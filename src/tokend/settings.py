@@ -53,8 +53,27 @@ class Settings(BaseSettings):
         "POST /v1/secret-scanning/github.",
     )
     host: str = Field(default="127.0.0.1", description="Address `tokend serve` listens on.")
-    port: int = Field(default=8000, ge=0, le=65535, description="Port `tokend serve` uses.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `tokend serve` uses.")
     workers: int = Field(default=1, ge=1, le=64, description="Worker processes of serve.")
+    max_header_bytes: int = Field(
+        default=8192,
+        ge=1024,
+        le=1 << 20,
+        description="Request target plus header names and values, in bytes; past it 431.",
+    )
+    header_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="A connection must send a whole request head within this of opening, "
+        "or of its previous response (the keep-alive timeout too).",
+    )
+    max_connections: int = Field(
+        default=4096,
+        ge=1,
+        description="Open connections per worker; past it the oldest still waiting for "
+        "a request head are closed.",
+    )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
     rate_limit_failures: int = Field(
         default=30,

@@ -15,8 +15,10 @@ CODES_BY_STATUS = {
     403: {"forbidden"},
     404: {"not_found"},
     405: {"method_unknown"},
+    408: {"request_timeout"},
     413: {"payload_too_large"},
     429: {"rate_limited"},
+    431: {"request_header_fields_too_large"},
     500: {"internal_server_error"},
     503: {"service_unavailable"},
 }

@@ -247,7 +247,9 @@ def test_odd_authorization_headers(server: Server, alice: Account) -> None:
         for value in odd_authorizations(alice.token):
             response = api.get("/v2/user", headers={b"Authorization": value})
             assert_sane(response)
-            assert response.status_code in (200, 401), (value[:60], response.text)
+            # Past the head limit (8 KiB) the protocol refuses it before any token check.
+            expected = (431,) if len(value) > 8 * 1024 else (200, 401)
+            assert response.status_code in expected, (value[:60], response.text)
             assert alice.token not in response.text
 
 

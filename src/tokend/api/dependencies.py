@@ -19,7 +19,6 @@ from tokend.domain.errors import AuthenticationError
 from tokend.domain.principal import Principal
 from tokend.service.authentication import Authenticator
 
-
 UNKNOWN_ADDRESS = "unknown"
 
 

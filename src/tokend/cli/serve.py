@@ -1,11 +1,18 @@
-"""``tokend serve``: run the HTTP API on uvicorn (server modules imported inside, as in `admin`)."""
+"""``tokend serve``: run the HTTP API on uvicorn (server modules imported inside, as in `admin`).
 
+Every failure to start is one ``error:`` line and exit status 1, so that a person
+reads why and a supervisor restarts it: the port is checked and bound before
+anything starts (uvicorn would say a port in use in several log lines, with status 3).
+"""
+
+import contextlib
+import socket
 from typing import Annotated
 
 import typer
 
 from tokend import __version__
-from tokend.cli.output import say
+from tokend.cli.output import fail, say
 
 WORKER_HEALTHCHECK_S = 60
 
@@ -18,10 +25,12 @@ def serve(
     ] = None,
 ) -> None:
     """Run the API server (creates and migrates an empty SQLite database)."""
-    import uvicorn
+    if port is not None and not 1 <= port <= 65535:
+        fail(f"--port must be between 1 and 65535, not {port}")
 
-    from tokend.api.http_protocol import JsonErrorHttpToolsProtocol
+    from tokend.api.http_protocol import HttpLimits, JsonErrorHttpToolsProtocol, ServeConfig
     from tokend.api.log_redaction import uvicorn_log_config
+    from tokend.api.serving import StartupFailed, run
     from tokend.cli.operator_errors import errors_as_messages
     from tokend.metrics import shared_between_workers
     from tokend.settings import Settings
@@ -39,29 +48,68 @@ def serve(
     host = host or settings.host
     port = port if port is not None else settings.port
     workers = workers or settings.workers
+    listener = _listen(host, port)
+    _raise_open_file_limit()
     database = engine.url.render_as_string(hide_password=True)
     proxies = settings.trusted_proxy_list
+    config = ServeConfig(
+        "tokend.api.app:create_app",
+        http_limits=HttpLimits(
+            max_head_bytes=settings.max_header_bytes,
+            head_timeout_s=settings.header_timeout_s,
+            max_connections=settings.max_connections,
+        ),
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        log_config=uvicorn_log_config(),
+        http=JsonErrorHttpToolsProtocol,
+        server_header=False,
+        # uvicorn kills a worker that has not answered its supervisor within 5 s;
+        # on a busy machine, starting one (imports included) can take longer.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1 (or $FORWARDED_ALLOW_IPS),
+        # letting any local client choose the address its failures count against:
+        # tokend believes only the proxies it is given, and by default none.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies,
+    )
     say(
         f"tokend {__version__}: database {database}, {workers} worker(s), http://{host}:{port}",
         err=True,
     )
-    with shared_between_workers(workers):
-        uvicorn.run(
-            "tokend.api.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=settings.log_level,
-            log_config=uvicorn_log_config(),
-            http=JsonErrorHttpToolsProtocol,
-            server_header=False,
-            # uvicorn kills a worker that has not answered its supervisor within 5 s;
-            # on a busy machine, starting one (imports included) can take longer.
-            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
-            # uvicorn would believe X-Forwarded-For from 127.0.0.1 (or $FORWARDED_ALLOW_IPS),
-            # letting any local client choose the address its failures count against:
-            # tokend believes only the proxies it is given, and by default none.
-            proxy_headers=bool(proxies),
-            forwarded_allow_ips=proxies,
-        )
+    try:
+        with shared_between_workers(workers):
+            run(config, listener)
+    except StartupFailed as exc:
+        fail(str(exc))
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a port in use or an unknown address
+    is said in one line before anything starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family=family)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        fail(f"cannot listen on {host}:{port}: {reason[:1].lower()}{reason[1:]}")
+    sock.set_inheritable(True)
+    return sock
+
+
+def _raise_open_file_limit() -> None:
+    # Every connection is an open file; the usual soft limit of 1,024 is far below
+    # what a worker can serve, and the hard limit is the operator's to choose.
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # An unlimited hard limit is refused (macOS): the soft one stays.
+    with contextlib.suppress(ValueError, OSError):
+        if soft != hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
