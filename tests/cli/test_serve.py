@@ -2,6 +2,7 @@
 reads the reason and a supervisor (systemd, Kubernetes) sees the failure."""
 
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -12,7 +13,7 @@ from typing import NamedTuple
 
 import pytest
 
-from tests.support import free_port
+from tests.support import Server, eventually, free_port
 
 
 class Served(NamedTuple):
@@ -93,3 +94,29 @@ def test_workers_that_cannot_start_make_serve_fail(tmp_path: Path, workers: str)
     assert served.status == 1, served.lines
     assert served.lines[-1].startswith("error: "), served.lines
     assert "could not start" in served.lines[-1]
+
+
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    # kill -9 of `tokend serve` cannot reach its workers: each watches the supervisor
+    # and stops, freeing the port, so the service can be started again.
+    node = Server(
+        database_url=f"sqlite:///{tmp_path / 'orphans.db'}",
+        log_path=tmp_path / "serve.log",
+        workers=2,
+    )
+    with node:
+        assert node.process is not None
+        supervisor = node.process.pid
+        workers = subprocess.run(
+            ["pgrep", "-P", str(supervisor)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        assert len(workers) >= 2
+        os.kill(supervisor, signal.SIGKILL)
+        node.process.wait()
+
+        def gone() -> bool:
+            return not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+        assert eventually(gone, seconds=30), node.log_path.read_text()
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", node.port)) != 0  # nobody listens

@@ -25,6 +25,7 @@ from tokend.api.routes import (
     tokens,
     user,
 )
+from tokend.api.serving import stop_with_supervisor
 from tokend.bootstrap import bootstrap
 from tokend.settings import Settings
 from tokend.storage.migrate import ensure_current
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services.start()
             app.state.services = services
             app.state.github_keys = GitHubKeys(services.settings.secret_scanning_keys)
+            stop_with_supervisor()
             yield
         finally:
             services.close()

@@ -5,7 +5,11 @@ supervisor would not restart tokend), and restarts forever a worker whose app
 factory raises.
 """
 
+import multiprocessing
+import os
+import signal
 import socket
+import threading
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -64,3 +68,19 @@ class Workers(Multiprocess):
             if process.is_ready(timeout=0.2):
                 self._served.add(process.pid)
         super().keep_subprocess_alive()
+
+
+def stop_with_supervisor() -> None:
+    """In a worker process: stop gracefully (SIGTERM to itself, so pending activeAt
+    writes are flushed) when the supervisor that started it dies. A supervisor killed
+    with SIGKILL cannot stop its workers, and orphans would keep the port and serve
+    on unsupervised, so `tokend serve` could not be restarted."""
+    parent = multiprocessing.parent_process()
+    if parent is None:  # not a worker: a single-process serve, or an embedding
+        return
+
+    def watch() -> None:
+        parent.join()  # returns when the supervisor's end of the pipe closes: it died
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="tokend-supervisor-watch", daemon=True).start()
