@@ -71,3 +71,17 @@ def test_arguments_and_tracebacks_are_redacted() -> None:
     assert "ValueError" in text
     assert REDACTED in text
     assert "failed: " in text
+
+
+def test_a_format_known_clean_still_has_its_arguments_redacted() -> None:
+    # Access-log records share one format string, remembered as clean after the first:
+    # the arguments are still checked every time, percent-encoded ones included.
+    access = '%s - "%s %s HTTP/%s" %d'
+    flt = RedactSecrets()
+    for path in ("/v2/user", f"/v5/user/tokens/{SECRET}", f"/x?t=tkd%5F{BODY}", "/v2/user"):
+        record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, access,
+                                   ("127.0.0.1:5000", "GET", path, "1.1", 200), None)  # fmt: skip
+        assert flt.filter(record)
+        message = record.getMessage()
+        assert BODY[:16] not in message
+        assert (REDACTED in message) == (path != "/v2/user")
