@@ -27,25 +27,6 @@ if TYPE_CHECKING:
         ServiceUnavailable,
     )
 
-_CLIENT_NAMES = frozenset(
-    {
-        "NO_RETRIES",
-        "APIError",
-        "AsyncClient",
-        "AuthenticationFailed",
-        "Client",
-        "ClientError",
-        "ConfigurationError",
-        "InvalidResponse",
-        "NotFound",
-        "PermissionDenied",
-        "RateLimited",
-        "RetryPolicy",
-        "ServerUnreachable",
-        "ServiceUnavailable",
-    }
-)
-
 __all__ = [
     "NO_RETRIES",
     "APIError",
@@ -63,6 +44,8 @@ __all__ = [
     "ServiceUnavailable",
     "__version__",
 ]
+# Everything but the version comes from the client, imported on first use.
+_CLIENT_NAMES = frozenset(__all__) - {"__version__"}
 
 
 def __getattr__(name: str) -> Any:
