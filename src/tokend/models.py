@@ -10,7 +10,7 @@ same instant as an aware UTC `datetime`, for Python callers.
 """
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal, overload
+from typing import Annotated, Any, Literal, Protocol, overload
 
 from pydantic import (
     BaseModel,
@@ -65,41 +65,43 @@ class _Omitting(_OmitNone):
     model_config = _CAMEL_CASE
 
 
-class UserScope(_Omitting):
+class _Timed(Protocol):
+    created_at: int
+    expires_at: int | None
+
+
+class _Lifetime:
+    """``created_at`` and ``expires_at`` as datetimes, for the models that have both."""
+
+    @property
+    def created_at_datetime(self: _Timed) -> datetime:
+        return to_datetime(self.created_at)
+
+    @property
+    def expires_at_datetime(self: _Timed) -> datetime | None:
+        """When it stops working; None: never."""
+        return to_datetime(self.expires_at)
+
+
+class UserScope(_Lifetime, _Omitting):
     type: Literal["user"] = "user"
     origin: str | SkipJsonSchema[None] = None
     created_at: Timestamp
     expires_at: Timestamp | SkipJsonSchema[None] = None
 
-    @property
-    def created_at_datetime(self) -> datetime:
-        return to_datetime(self.created_at)
 
-    @property
-    def expires_at_datetime(self) -> datetime | None:
-        return to_datetime(self.expires_at)
-
-
-class TeamScope(_Omitting):
+class TeamScope(_Lifetime, _Omitting):
     type: Literal["team"] = "team"
     team_id: str
     origin: str | SkipJsonSchema[None] = None
     created_at: Timestamp
     expires_at: Timestamp | SkipJsonSchema[None] = None
 
-    @property
-    def created_at_datetime(self) -> datetime:
-        return to_datetime(self.created_at)
-
-    @property
-    def expires_at_datetime(self) -> datetime | None:
-        return to_datetime(self.expires_at)
-
 
 Scope = Annotated[UserScope | TeamScope, Field(discriminator="type")]
 
 
-class AuthToken(_Omitting):
+class AuthToken(_Lifetime, _Omitting):
     """A token's metadata. The secret is never part of it."""
 
     id: str
@@ -117,18 +119,9 @@ class AuthToken(_Omitting):
     leaked_url: str | SkipJsonSchema[None] = None
 
     @property
-    def created_at_datetime(self) -> datetime:
-        return to_datetime(self.created_at)
-
-    @property
     def active_at_datetime(self) -> datetime:
         """When it was last used."""
         return to_datetime(self.active_at)
-
-    @property
-    def expires_at_datetime(self) -> datetime | None:
-        """When it stops working; None: never."""
-        return to_datetime(self.expires_at)
 
     @property
     def revoked_at_datetime(self) -> datetime | None:
