@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.support import IN_CI, free_port
+from tests.support import IN_CI, children_of, free_port
 
 
 class FreezableProxy:
@@ -138,10 +138,7 @@ class PrivatePostgres:
     def pids(self) -> list[int]:
         """The postmaster and every process it started."""
         postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
-        children = subprocess.run(
-            ["pgrep", "-P", str(postmaster)], capture_output=True, text=True, check=False
-        ).stdout.split()
-        return [postmaster, *map(int, children)]
+        return [postmaster, *children_of(postmaster)]
 
     def signal(self, signum: int) -> None:
         for pid in self.pids():

@@ -161,6 +161,19 @@ def serving(app: ASGIApp) -> Iterator[str]:
         thread.join(10)
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                # The parent pid is the 4th field, after "(command)" which may hold spaces.
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
 def eventually(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
     """Whether ``condition`` comes true within ``seconds`` (checked every 10 ms)."""
     deadline = time.monotonic() + seconds

@@ -6,10 +6,11 @@ import signal
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import Account
-from tests.support import Server, eventually
+from tests.support import Server, children_of, eventually
 from tokend.bootstrap import Services
 from tokend.metrics import sweep_stale_folders
 
@@ -49,24 +50,18 @@ def test_counts_from_every_worker_are_summed(
             assert counted[("tokend_authentication_failures_total", malformed)] == 10
 
 
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                # The parent pid is the 4th field, after "(command)" which may hold spaces.
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) == pid:
-                    found.append(int(entry.name))
-    return found
+@pytest.fixture
+def private_tmp(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A temporary folder of the test's own, and the environment that gives it to a server."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    return temporary, {"TMPDIR": str(temporary)}
 
 
 def test_a_killed_servers_metrics_folder_is_removed_by_the_next(
-    services: Services, database_url: str, tmp_path: Path
+    services: Services, database_url: str, tmp_path: Path, private_tmp: tuple[Path, dict[str, str]]
 ) -> None:
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
-    env = {"TMPDIR": str(temporary)}
+    temporary, env = private_tmp
     killed = Server(database_url=database_url, log_path=tmp_path / "k.log", workers=2, env=env)
     killed.start()
     assert killed.process is not None
@@ -84,24 +79,22 @@ def test_a_killed_servers_metrics_folder_is_removed_by_the_next(
     assert list(temporary.glob("tokend-metrics-*")) == []
 
 
-def test_workers_that_outlive_their_server_keep_their_folder(
-    services: Services, database_url: str, tmp_path: Path
+def test_a_folder_in_use_is_never_swept(
+    services: Services, database_url: str, tmp_path: Path, private_tmp: tuple[Path, dict[str, str]]
 ) -> None:
-    # Workers of a server killed with kill -9 go on running: their folder stays theirs.
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
-    env = {"TMPDIR": str(temporary)}
-    killed = Server(database_url=database_url, log_path=tmp_path / "k.log", workers=2, env=env)
-    killed.start()
-    assert killed.process is not None
-    workers = children_of(killed.process.pid)
-    killed.process.kill()
-    killed.process.wait()
-    try:
+    # Held by the server and by each worker (lock files): a sweep by another server on
+    # the machine leaves it, and it goes only once nobody holds it.
+    temporary, env = private_tmp
+    running = Server(database_url=database_url, log_path=tmp_path / "r.log", workers=2, env=env)
+    with running:
+        assert running.process is not None
+        assert len(children_of(running.process.pid)) >= 2
         assert sweep_stale_folders(str(temporary)) == []
-    finally:
-        for pid in workers:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-    assert eventually(lambda: len(sweep_stale_folders(str(temporary))) == 1)
+        assert len(list(temporary.glob("tokend-metrics-*"))) == 1
+    assert eventually(
+        lambda: (
+            not list(temporary.glob("tokend-metrics-*"))
+            or len(sweep_stale_folders(str(temporary))) == 1
+        )
+    )
     assert list(temporary.glob("tokend-metrics-*")) == []

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import pytest
 
-from tests.support import Server, eventually, free_port
+from tests.support import Server, children_of, eventually, free_port
 
 
 class Served(NamedTuple):
@@ -107,9 +107,7 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
     with node:
         assert node.process is not None
         supervisor = node.process.pid
-        workers = subprocess.run(
-            ["pgrep", "-P", str(supervisor)], capture_output=True, text=True, check=False
-        ).stdout.split()
+        workers = children_of(supervisor)
         assert len(workers) >= 2
         os.kill(supervisor, signal.SIGKILL)
         node.process.wait()
