@@ -13,14 +13,20 @@ from tests.support import Server
 from tokend.cli import credentials
 
 
-def test_save_never_writes_through_a_planted_symlink(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def private_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """tokend's config folder (0700, under $XDG_CONFIG_HOME), and a file outside it
+    that an attacker would like overwritten."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     folder = tmp_path / "config" / "tokend"
     folder.mkdir(parents=True, mode=0o700)
     victim = tmp_path / "victim"
     victim.write_text("precious\n")
+    return folder, victim
+
+
+def test_save_never_writes_through_a_planted_symlink(private_folder: tuple[Path, Path]) -> None:
+    folder, victim = private_folder
     # The old temporary name was .config.toml.<pid>: another user could plant it.
     (folder / f".config.toml.{os.getpid()}").symlink_to(victim)
 
@@ -35,13 +41,9 @@ def test_save_never_writes_through_a_planted_symlink(
 
 
 def test_save_replaces_a_symlinked_config_file_not_its_target(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    private_folder: tuple[Path, Path],
 ) -> None:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    folder = tmp_path / "config" / "tokend"
-    folder.mkdir(parents=True, mode=0o700)
-    victim = tmp_path / "victim"
-    victim.write_text("precious\n")
+    folder, victim = private_folder
     (folder / "config.toml").symlink_to(victim)
 
     credentials.save("http://127.0.0.1:8000", "tkd_secret")
