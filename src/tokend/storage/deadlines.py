@@ -57,9 +57,6 @@ class SocketDeadlines:
         finally:
             self.remove(key)
 
-    def __len__(self) -> int:
-        return len(self._watched)
-
     def _run(self) -> None:
         # Lives as long as the process: a daemon thread that mostly sleeps.
         while True:
