@@ -25,8 +25,8 @@ from tokend.api.routes import (
     tokens,
     user,
 )
-from tokend.api.serving import stop_with_supervisor
 from tokend.bootstrap import bootstrap
+from tokend.http.serving import stop_with_supervisor
 from tokend.settings import Settings
 from tokend.storage.migrate import ensure_current
 

@@ -5,53 +5,22 @@ in the thread pool, and each dependency costs resolution time on every request,
 which on ``GET /v2/user`` is most of the time not spent in uvicorn.
 """
 
-import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.types import Scope
 
-from tokend.api.bearer import bearer_secret
 from tokend.bootstrap import Services
 from tokend.domain.audit import Requester
 from tokend.domain.errors import AuthenticationError
 from tokend.domain.principal import Principal
-from tokend.service.authentication import Authenticator
-
-UNKNOWN_ADDRESS = "unknown"
+from tokend.http.auth import authenticate, client_address
+from tokend.http.bearer import bearer_secret
 
 
 async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
-
-
-async def authenticate(authenticator: Authenticator, secret: str | None) -> Principal:
-    """For async code (routes, `tokend.verify`): a cache hit is answered right here on
-    the event loop; only a miss, which reads the database, hops to a worker thread."""
-    digest = authenticator.digest_of(secret)
-    principal = authenticator.cached(digest)
-    if principal is not None:
-        return principal
-    loaded: Principal = await run_in_threadpool(authenticator.load, secret or "", digest)
-    return loaded
-
-
-def client_address(scope: Scope) -> str:
-    """The client's IP address: the peer's, or what a trusted proxy says it is (uvicorn
-    rewrites ``scope["client"]``; `tokend serve` tells it which proxies to trust).
-
-    Whatever a proxy passed on that is not an IP address counts as one address,
-    ``unknown``: as a rate-limit key, free text would let each request choose a fresh
-    counter (and a fresh Redis key)."""
-    client = scope.get("client")
-    if not client:
-        return ""
-    try:
-        return str(ipaddress.ip_address(client[0]))
-    except ValueError:
-        return UNKNOWN_ADDRESS
 
 
 async def get_principal(request: Request) -> Principal:

@@ -9,50 +9,31 @@ from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from tokend.domain.errors import (
     AuthenticationError,
     Conflict,
-    ExpiredToken,
     Forbidden,
     InvalidSignature,
-    LeakedToken,
-    MalformedSecret,
-    MissingToken,
     NotFound,
     RateLimited,
-    RevokedToken,
     TokendError,
-    UnknownToken,
     ValidationFailed,
 )
-from tokend.metrics import AUTHENTICATION_FAILURES
-from tokend.models import RateLimit, RateLimitedDetail, RateLimitedResponse
+from tokend.http.errors import (
+    authentication_failed,
+    database_unavailable,
+    error_response,
+    is_unavailable,
+    rate_limited,
+)
 
 log = logging.getLogger("tokend.api")
 
-REALM = 'Bearer realm="tokend"'
-# The metric label of each failure: the class, never anything the client sent.
-_REASONS: dict[type[AuthenticationError], str] = {
-    MissingToken: "missing",
-    MalformedSecret: "malformed",
-    UnknownToken: "unknown",
-    ExpiredToken: "expired",
-    RevokedToken: "revoked",
-    LeakedToken: "leaked",
-}
 MAX_BODY_BYTES = 64 * 1024
-
-
-def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
-    )
 
 
 def _describe(errors: Sequence[Any]) -> str:
@@ -132,33 +113,6 @@ def payload_too_large(max_bytes: int) -> JSONResponse:
     )
 
 
-def authentication_challenge(exc: AuthenticationError) -> tuple[str, dict[str, str]]:
-    """The error code and the ``WWW-Authenticate`` header (RFC 6750) of a 401."""
-    if isinstance(exc, MissingToken):
-        return "missing_token", {"WWW-Authenticate": REALM}
-    return "invalid_token", {"WWW-Authenticate": f'{REALM}, error="invalid_token"'}
-
-
-def authentication_failed(exc: AuthenticationError) -> JSONResponse:
-    AUTHENTICATION_FAILURES.labels(_REASONS.get(type(exc), "invalid")).inc()
-    code, headers = authentication_challenge(exc)
-    return error_response(401, code, str(exc), headers)
-
-
-def rate_limited(exc: RateLimited) -> JSONResponse:
-    limit = RateLimit(
-        remaining=0, reset=exc.reset_ms // 1000, reset_ms=exc.reset_ms, total=exc.limit
-    )
-    body = RateLimitedResponse(
-        error=RateLimitedDetail(code="rate_limited", message=str(exc), limit=limit)
-    )
-    return JSONResponse(
-        body.model_dump(by_alias=True),
-        status_code=429,
-        headers={"Retry-After": str(exc.retry_after_s)},
-    )
-
-
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     message = str(exc)
     if isinstance(exc, AuthenticationError):
@@ -176,25 +130,6 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ValidationFailed):
         return error_response(400, "bad_request", message)
     return await _unexpected(_, exc)
-
-
-def is_unavailable(exc: BaseException) -> bool:
-    """Whether a database error means "unreachable" (503) rather than a bug (500)."""
-    if isinstance(exc, PoolTimeout | OperationalError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
-
-
-def database_unavailable(method: str, path: str, exc: BaseException) -> JSONResponse:
-    log.warning(
-        "database unavailable on %s %s: %s", method, path, type(exc.__cause__ or exc).__name__
-    )
-    return error_response(
-        503,
-        "service_unavailable",
-        "The database is unreachable. Retry in a few seconds.",
-        headers={"Retry-After": "5"},
-    )
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:

@@ -63,7 +63,7 @@ def create_service(name: str, fmt: Format = FormatOption) -> None:
 
 
 def _print_account(fmt: Format, kind: str, created: "NewUser", token_line: str) -> None:
-    from tokend.api.convert import auth_token, auth_user
+    from tokend.convert import auth_token, auth_user
 
     account, issued = created.user, created.issued
 
@@ -105,7 +105,7 @@ def create_team(
 @app.command("add-member")
 def add_member(slug: str, username: str, fmt: Format = FormatOption) -> None:
     """Add an existing user to a team."""
-    from tokend.api.convert import auth_user
+    from tokend.convert import auth_user
 
     with _services() as services:
         team, user, added = services.admin.add_member(slug, username)

@@ -28,10 +28,10 @@ def serve(
     if port is not None and not 1 <= port <= 65535:
         fail(f"--port must be between 1 and 65535, not {port}")
 
-    from tokend.api.http_protocol import HttpLimits, JsonErrorHttpToolsProtocol, ServeConfig
-    from tokend.api.log_redaction import uvicorn_log_config
-    from tokend.api.serving import StartupFailed, run
     from tokend.cli.operator_errors import errors_as_messages
+    from tokend.http.log_redaction import uvicorn_log_config
+    from tokend.http.protocol import HttpLimits, JsonErrorHttpToolsProtocol, ServeConfig
+    from tokend.http.serving import StartupFailed, run
     from tokend.metrics import shared_between_workers
     from tokend.settings import Settings
     from tokend.storage.engine import make_engine

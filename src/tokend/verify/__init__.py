@@ -6,8 +6,8 @@ It brings tokend's verification along: the cache, revocations heard from every
 tokend node within a second, and activeAt kept up to date.
 """
 
-from tokend.api.bearer import bearer_secret
 from tokend.domain.errors import AuthenticationError, InvalidToken, MissingToken
+from tokend.http.bearer import bearer_secret
 from tokend.verify.asgi import BearerAuthMiddleware
 from tokend.verify.dependency import require_token
 from tokend.verify.verifier import VerifiedToken, Verifier

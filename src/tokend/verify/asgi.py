@@ -11,9 +11,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tokend.api.bearer import bearer_secret
-from tokend.api.errors import authentication_failed, database_unavailable, is_unavailable
 from tokend.domain.errors import AuthenticationError
+from tokend.http.bearer import bearer_secret
+from tokend.http.errors import authentication_failed, database_unavailable, is_unavailable
 from tokend.verify.verifier import Verifier
 
 STATE_KEY = "tokend"

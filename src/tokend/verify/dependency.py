@@ -6,9 +6,9 @@ from fastapi import HTTPException, Request
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tokend.api.bearer import bearer_secret
-from tokend.api.errors import authentication_challenge, is_unavailable
 from tokend.domain.errors import AuthenticationError
+from tokend.http.bearer import bearer_secret
+from tokend.http.errors import authentication_challenge, is_unavailable
 from tokend.verify.asgi import STATE_KEY
 from tokend.verify.verifier import VerifiedToken, Verifier
 

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from tokend.api.bearer import bearer_secret
-from tokend.api.dependencies import authenticate
 from tokend.bootstrap import Services, bootstrap
 from tokend.domain.accounts import User
 from tokend.domain.errors import MissingToken
 from tokend.domain.principal import Principal
 from tokend.domain.scopes import Scope
+from tokend.http.auth import authenticate
+from tokend.http.bearer import bearer_secret
 from tokend.settings import Settings
 from tokend.storage.migrate import ensure_current
 

@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from tokend.api.convert import audit_event
 from tokend.api.dependencies import PrincipalDep, ServicesDep
 from tokend.api.routes.responses import errors
+from tokend.convert import audit_event
 from tokend.domain.tokens import MAX_TIMESTAMP_MS
 from tokend.models import EventPagination, ListEventsResponse
 from tokend.service.audit import MAX_PAGE

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Request
 from pydantic import TypeAdapter, ValidationError
 
 from tokend.api.dependencies import RequesterDep, ServicesDep
-from tokend.api.errors import error_response
 from tokend.api.github_keys import KEY_ID_HEADER, SIGNATURE_HEADER, GitHubKeys, KeysUnavailable
 from tokend.api.routes.responses import errors
+from tokend.http.errors import error_response
 from tokend.models import LeakLabel, LeakReport
 from tokend.service.leaks import Finding
 

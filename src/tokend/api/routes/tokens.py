@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from tokend.api.convert import auth_token
 from tokend.api.dependencies import PrincipalDep, RequesterDep, ServicesDep
 from tokend.api.routes.responses import errors
+from tokend.convert import auth_token
 from tokend.domain.tokens import MAX_TIMESTAMP_MS
 from tokend.models import (
     CreateTokenRequest,

@@ -12,12 +12,13 @@ from functools import lru_cache
 from fastapi import APIRouter, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tokend.api.bearer import BEARER_SECURITY, bearer_secret
-from tokend.api.convert import auth_user
+from tokend.api.bearer import BEARER_SECURITY
 from tokend.api.dependencies import get_principal
 from tokend.api.routes.responses import errors
 from tokend.bootstrap import Services
+from tokend.convert import auth_user
 from tokend.domain.accounts import User
+from tokend.http.bearer import bearer_secret
 from tokend.models import UserResponse
 
 PATH = "/v2/user"

@@ -4,8 +4,8 @@ import logging
 
 import pytest
 
-from tokend.api.log_redaction import REDACTED, RedactSecrets, redact
 from tokend.domain.secret import SecretFormat
+from tokend.http.log_redaction import REDACTED, RedactSecrets, redact
 
 SECRET = SecretFormat().generate()
 BODY = SECRET[4:]

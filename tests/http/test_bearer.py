@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tokend.api.bearer import bearer_secret
+from tokend.http.bearer import bearer_secret
 
 # What Starlette hands over: header bytes decoded as Latin-1, and more besides.
 header_values = st.text(st.characters(exclude_categories=())) | st.binary().map(
