@@ -6,15 +6,19 @@ from sqlalchemy import Engine
 
 from tokend.domain.audit import Requester
 from tokend.domain.digest import Digester
+from tokend.service.accounts import AccountService
 from tokend.service.activity import ActivityRecorder
 from tokend.service.admin import AdminService
 from tokend.service.audit import AuditService
 from tokend.service.authentication import Authenticator
 from tokend.service.cache import VerificationCache
+from tokend.service.device import DeviceService
 from tokend.service.introspection import IntrospectionService
 from tokend.service.leaks import LeakService
+from tokend.service.passwords import PasswordHasher
 from tokend.service.ports import FailureCounter, RevocationFeed
 from tokend.service.rate_limit import RateLimiter
+from tokend.service.sessions import SessionPolicy, SessionService
 from tokend.service.tokens import TokenService
 from tokend.settings import Settings
 from tokend.storage.engine import make_engine
@@ -35,6 +39,9 @@ class Services:
     leaks: LeakService
     revocations: RevocationFeed
     rate_limiter: RateLimiter
+    sessions: SessionService
+    accounts: AccountService
+    devices: DeviceService
 
     def start(self) -> None:
         """Start what a serving process runs in the background: the revocation feed
@@ -45,6 +52,7 @@ class Services:
             on_revoked=cache.invalidate, on_gap=cache.clear, on_heard=cache.heard
         )
         self.authenticator.activity.start()
+        self.sessions.passwords.warm()
 
     def close(self) -> None:
         """Write pending activeAt updates, stop the background threads, close the pools."""
@@ -85,6 +93,23 @@ def bootstrap(settings: Settings | None = None) -> Services:
     def record_block(address: str) -> None:
         audit.record_rate_limited(Requester(ip=address))
 
+    rate_limiter = RateLimiter(
+        _failure_counter(settings),
+        limit=settings.rate_limit_failures,
+        window_s=settings.rate_limit_window_s,
+        on_block=record_block,
+    )
+    passwords = PasswordHasher()
+    sessions = SessionService(
+        uow=uow,
+        digester=digester,
+        passwords=passwords,
+        policy=SessionPolicy(
+            idle_ms=settings.session_idle_s * 1000,
+            absolute_ms=settings.session_max_age_s * 1000,
+        ),
+        address_limiter=rate_limiter,
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -100,11 +125,11 @@ def bootstrap(settings: Settings | None = None) -> Services:
             revoked=cache.invalidate,
         ),
         revocations=revocation_feed(engine, settings.database_timeout_s),
-        rate_limiter=RateLimiter(
-            _failure_counter(settings),
-            limit=settings.rate_limit_failures,
-            window_s=settings.rate_limit_window_s,
-            on_block=record_block,
+        rate_limiter=rate_limiter,
+        sessions=sessions,
+        accounts=AccountService(uow=uow, digester=digester, passwords=passwords, sessions=sessions),
+        devices=DeviceService(
+            uow=uow, digester=digester, tokens=tokens, address_limiter=rate_limiter
         ),
     )
 

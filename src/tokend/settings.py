@@ -74,6 +74,17 @@ class Settings(BaseSettings):
         description="Open connections per worker; past it the oldest still waiting for "
         "a request head are closed.",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="The address people and clients use (https://tokens.example.com); "
+        "links tokend prints or sends are built on it. Default: http://HOST:PORT.",
+    )
+    session_idle_s: int = Field(
+        default=12 * 3600, ge=1, description="A browser session unused this long ends."
+    )
+    session_max_age_s: int = Field(
+        default=7 * 24 * 3600, ge=1, description="A browser session ends this long after sign-in."
+    )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
     rate_limit_failures: int = Field(
         default=30,
@@ -112,6 +123,16 @@ class Settings(BaseSettings):
             raise ValueError(f"unsupported database {backend!r}; use sqlite or postgresql")
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _valid_public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        scheme, _, rest = value.partition("://")
+        if scheme not in ("http", "https") or not rest or any(c in rest for c in "?#"):
+            raise ValueError("use http(s)://HOST[:PORT][/PATH], with no query or fragment")
+        return value.rstrip("/")
+
     @field_validator("log_level")
     @classmethod
     def _valid_level(cls, value: str) -> str:
@@ -141,6 +162,14 @@ class Settings(BaseSettings):
         # Normalised: uvicorn would take a malformed entry as a literal host name,
         # trusting nobody without a word.
         return ",".join(networks)
+
+    @property
+    def base_url(self) -> str:
+        """`public_url`, or the address `tokend serve` listens on."""
+        if self.public_url:
+            return self.public_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def trusted_proxy_list(self) -> list[str]:

@@ -17,6 +17,15 @@ class EventType(StrEnum):
     TOKEN_ROTATED = "token.rotated"
     TOKEN_LEAKED = "token.leaked"
     AUTH_RATE_LIMITED = "auth.rate_limited"
+    SIGNED_IN = "auth.signed_in"
+    SIGN_IN_FAILED = "auth.sign_in_failed"
+    SIGNED_OUT = "auth.signed_out"
+    SESSION_ENDED = "auth.session_ended"
+    PASSWORD_CHANGED = "account.password_changed"
+    INVITE_CREATED = "account.invite_created"
+    INVITE_ACCEPTED = "account.invite_accepted"
+    DEVICE_APPROVED = "device.approved"
+    DEVICE_DENIED = "device.denied"
 
 
 @dataclass(frozen=True, slots=True)

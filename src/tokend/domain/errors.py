@@ -73,3 +73,38 @@ class RateLimited(TokendError):
         self.limit = limit
         self.reset_ms = reset_ms  # when the window ends, ms since the epoch
         self.retry_after_s = retry_after_s
+
+
+class SignInFailed(TokendError):
+    """Wrong username or email, or wrong password: one message for both, so that
+    nobody learns which accounts exist."""
+
+    def __init__(self) -> None:
+        super().__init__("Incorrect username, email or password.")
+
+
+class SignInLocked(TokendError):
+    """Too many failed sign-ins for this name within the window: password sign-in is
+    refused until it ends (the account's tokens keep working)."""
+
+    def __init__(self, *, retry_after_s: int) -> None:
+        minutes = max(1, -(-retry_after_s // 60))
+        super().__init__(
+            "Too many failed sign-ins for this account. "
+            f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        )
+        self.retry_after_s = retry_after_s
+
+
+class SessionEnded(TokendError):
+    """The browser's session is unknown, expired or signed out."""
+
+
+class DeviceFlowError(TokendError):
+    """An RFC 8628 §3.5 answer to a device polling for its token; ``code`` is the
+    OAuth error code (authorization_pending, slow_down, access_denied, expired_token,
+    invalid_grant, ...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

@@ -31,3 +31,15 @@ def new_team_id() -> str:
 
 def new_event_id() -> str:
     return "evt_" + random_base62(ID_LENGTH)
+
+
+def new_session_id() -> str:
+    return "ses_" + random_base62(ID_LENGTH)
+
+
+def new_invite_id() -> str:
+    return "inv_" + random_base62(ID_LENGTH)
+
+
+def new_device_id() -> str:
+    return "dev_" + random_base62(ID_LENGTH)

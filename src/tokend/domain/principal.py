@@ -1,6 +1,8 @@
-"""Who is calling, and what that token may do to other tokens."""
+"""Who is acting, and what they may do to tokens: a bearer token's `Principal`, or a
+`Person` signed in to the web pages."""
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from tokend.domain.accounts import User
 from tokend.domain.errors import Forbidden
@@ -8,10 +10,43 @@ from tokend.domain.scopes import Scope, ScopeType
 from tokend.domain.tokens import Token
 
 
+class Actor(Protocol):
+    """What the token use cases need to know of whoever acts."""
+
+    @property
+    def user(self) -> User: ...
+
+    @property
+    def token_id(self) -> str | None:
+        """The token making the request; None for a person in a browser."""
+        ...
+
+    @property
+    def team_id(self) -> str | None:
+        """The team the actor is confined to; None for the whole user."""
+        ...
+
+    def ensure_can_manage_tokens(self) -> None: ...
+
+    def can_see(self, token: Token) -> bool: ...
+
+    def scope_for_new_token(self, requested_team_id: str | None) -> Scope: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """A request authenticated by a bearer token."""
+
     user: User
     token: Token
+
+    @property
+    def token_id(self) -> str:
+        return self.token.id
+
+    @property
+    def team_id(self) -> str | None:
+        return self.token.team_id
 
     def ensure_can_manage_tokens(self) -> None:
         if self.user.is_service:
@@ -40,4 +75,31 @@ class Principal:
             if requested_team_id not in (None, own_team):
                 raise Forbidden("A team-scoped token can only create tokens for its own team.")
             return Scope.team(own_team)
+        return Scope.team(requested_team_id) if requested_team_id else Scope.user()
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A user signed in with a password (a browser session): all their tokens, personal
+    and of every team they are in, are theirs to manage."""
+
+    user: User
+    session_id: str
+
+    @property
+    def token_id(self) -> None:
+        return None
+
+    @property
+    def team_id(self) -> None:
+        return None
+
+    def ensure_can_manage_tokens(self) -> None:
+        if self.user.is_service:
+            raise Forbidden("A service account cannot sign in.")
+
+    def can_see(self, token: Token) -> bool:
+        return token.user_id == self.user.id
+
+    def scope_for_new_token(self, requested_team_id: str | None) -> Scope:
         return Scope.team(requested_team_id) if requested_team_id else Scope.user()

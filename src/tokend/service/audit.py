@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from tokend.domain import ids
 from tokend.domain.audit import AuditEvent, EventType, Requester
 from tokend.domain.errors import ValidationFailed
-from tokend.domain.principal import Principal
+from tokend.domain.principal import Actor, Principal
 from tokend.domain.tokens import Token
 from tokend.metrics import TOKEN_EVENTS
 from tokend.service.clock import Clock, system_clock
@@ -30,20 +30,22 @@ def record(
     *,
     now: int,
     token: Token | None,
-    actor: Principal | None,
+    actor: Actor | None,
     requester: Requester,
+    user_id: str | None = None,
 ) -> AuditEvent:
-    """Add an event (about ``token``, if any: its user's log) to the caller's transaction."""
+    """Add an event to the caller's transaction: about ``token`` (its user's log), or
+    about the account ``user_id`` (a sign-in, a password change)."""
     TOKEN_EVENTS.labels(type.value).inc()
     return uow.audit.add(
         AuditEvent(
             id=ids.new_event_id(),
             type=type,
             created_at=now,
-            user_id=token.user_id if token else None,
+            user_id=token.user_id if token else user_id,
             token_id=token.id if token else None,
             token=token,
-            actor_token_id=actor.token.id if actor else None,
+            actor_token_id=actor.token_id if actor else None,
             requester=requester,
         )
     )
@@ -72,7 +74,7 @@ class AuditService:
         except Exception as error:
             log.warning("could not record a rate-limit block: %s", type(error).__name__)
 
-    def list(self, principal: Principal, *, limit: int = 20, until: int | None = None) -> EventPage:
+    def list(self, principal: Actor, *, limit: int = 20, until: int | None = None) -> EventPage:
         """The caller's events (a team-scoped token sees its team's only)."""
         principal.ensure_can_manage_tokens()
         if not 1 <= limit <= MAX_PAGE:
@@ -80,9 +82,9 @@ class AuditService:
         with self.uow() as uow:
             # One more than asked: whether it comes back says if there is a next page.
             events = uow.audit.list_for(
-                principal.user.id, principal.token.team_id, limit=limit + 1, until=until
+                principal.user.id, principal.team_id, limit=limit + 1, until=until
             )
         page = events[:limit]
         next_until = page[-1].created_at if len(events) > limit else None
-        team_id = principal.token.team_id
+        team_id = principal.team_id
         return EventPage([event.as_seen_from(team_id) for event in page], next=next_until)

@@ -6,7 +6,15 @@ from typing import NamedTuple, Protocol, Self
 
 from tokend.domain.accounts import Team, User
 from tokend.domain.audit import AuditEvent
+from tokend.domain.device import DeviceAuthorization, DeviceStatus
+from tokend.domain.invites import Invite
+from tokend.domain.sessions import Session
 from tokend.domain.tokens import Token
+
+
+class FailureCount(NamedTuple):
+    failures: int  # in the key's current window, the one just added included
+    window_ends: int  # ms since the epoch
 
 
 class TokenRepository(Protocol):
@@ -64,6 +72,17 @@ class AccountRepository(Protocol):
 
     def get_user_by_username(self, username: str) -> User | None: ...
 
+    def find_by_login(self, login: str) -> User | None:
+        """The user whose username, or else only user whose email, is ``login`` (case
+        ignored)."""
+        ...
+
+    def password_hash(self, user_id: str) -> str | None: ...
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
+
+    def teams_of(self, user_id: str) -> list[Team]: ...
+
     def add_team(self, team: Team) -> None: ...
 
     def get_team(self, team_id: str) -> Team | None: ...
@@ -96,12 +115,73 @@ class AuditLog(Protocol):
         ...
 
 
+class SessionRepository(Protocol):
+    def add(self, session: Session) -> None: ...
+
+    def get_by_digest(self, digest: bytes) -> Session | None: ...
+
+    def list_for(self, user_id: str) -> list[Session]:
+        """The user's sessions, newest first."""
+        ...
+
+    def touch(self, session_id: str, now: int) -> None: ...
+
+    def delete(self, session_id: str, user_id: str) -> bool: ...
+
+    def delete_all(self, user_id: str, *, except_id: str | None = None) -> int: ...
+
+    def delete_ended(self, user_id: str, idle_before: int, created_before: int) -> int: ...
+
+
+class InviteRepository(Protocol):
+    def add(self, invite: Invite) -> None: ...
+
+    def get_by_digest(self, digest: bytes) -> Invite | None: ...
+
+    def use(self, invite_id: str, now: int) -> bool:
+        """Mark the invite used; False if it was used already (a race lost)."""
+        ...
+
+
+class DeviceRepository(Protocol):
+    def add(self, device: DeviceAuthorization) -> None: ...
+
+    def by_device_code(self, digest: bytes) -> DeviceAuthorization | None: ...
+
+    def by_user_code(self, digest: bytes) -> DeviceAuthorization | None: ...
+
+    def polled(self, device_id: str, now: int, interval_s: int) -> None: ...
+
+    def decide(
+        self, device_id: str, status: DeviceStatus, user_id: str | None, *, was: DeviceStatus
+    ) -> bool:
+        """Move from ``was`` to ``status``; False if it was no longer ``was``."""
+        ...
+
+    def prune(self, expired_before: int) -> None: ...
+
+
+class SignInFailures(Protocol):
+    """Failed sign-ins per account (or per unknown name), in the database, so every
+    node sees the same count."""
+
+    def current(self, key: str, now: int) -> FailureCount | None:
+        """The window open at ``now``, if any."""
+        ...
+
+    def add(self, key: str, now: int, window_ms: int) -> FailureCount: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without ``commit()`` rolls it back."""
 
     tokens: TokenRepository
     accounts: AccountRepository
     audit: AuditLog
+    sessions: SessionRepository
+    invites: InviteRepository
+    devices: DeviceRepository
+    sign_in_failures: SignInFailures
 
     def __enter__(self) -> Self: ...
 
@@ -138,11 +218,6 @@ class RevocationFeed(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-class FailureCount(NamedTuple):
-    failures: int  # in the address's current window, the one just added included
-    window_ends: int  # ms since the epoch
 
 
 class FailureCounter(Protocol):

@@ -8,7 +8,7 @@ from tokend.domain.accounts import Team
 from tokend.domain.audit import NOBODY, EventType, Requester
 from tokend.domain.digest import Digester
 from tokend.domain.errors import Forbidden, NotFound, UnknownToken, ValidationFailed
-from tokend.domain.principal import Principal
+from tokend.domain.principal import Actor, Principal
 from tokend.domain.scopes import Scope
 from tokend.domain.secret import SecretFormat
 from tokend.domain.tokens import (
@@ -114,7 +114,7 @@ class TokenService:
 
     def create(
         self,
-        principal: Principal,
+        principal: Actor,
         *,
         name: str,
         expires_at: int | None = None,
@@ -148,7 +148,7 @@ class TokenService:
 
     def list(
         self,
-        principal: Principal,
+        principal: Actor,
         *,
         limit: int = 20,
         until: int | None = None,
@@ -157,7 +157,7 @@ class TokenService:
         principal.ensure_can_manage_tokens()
         if not 1 <= limit <= 100:
             raise ValidationFailed("limit must be between 1 and 100.")
-        user_id, team_id = principal.user.id, principal.token.team_id
+        user_id, team_id = principal.user.id, principal.team_id
         with self.uow() as uow:
             tokens = uow.tokens.list_live(user_id, team_id, limit=limit, until=until, since=since)
             if not tokens:
@@ -169,17 +169,19 @@ class TokenService:
             tokens=tokens, next=oldest if older else None, prev=newest if newer else None
         )
 
-    def get(self, principal: Principal, token_id: str) -> Token:
+    def get(self, principal: Actor, token_id: str) -> Token:
         principal.ensure_can_manage_tokens()
         if token_id == CURRENT:
-            return principal.token
+            if isinstance(principal, Principal):
+                return principal.token  # as verified for this very request
+            raise _not_found()  # a person in a browser has no current token
         if not ids.is_token_id(token_id):
             raise _not_found()
         with self.uow() as uow:
             token = uow.tokens.get(token_id)
         return self._visible(principal, token)
 
-    def revoke(self, principal: Principal, token_id: str, requester: Requester = NOBODY) -> str:
+    def revoke(self, principal: Actor, token_id: str, requester: Requester = NOBODY) -> str:
         target = self._target(principal, token_id)
         with self.uow(write=True) as uow:
             self._ensure_actor_live(uow, principal)
@@ -189,9 +191,7 @@ class TokenService:
         self.revoked(target)
         return target
 
-    def rotate(
-        self, principal: Principal, token_id: str, requester: Requester = NOBODY
-    ) -> IssuedToken:
+    def rotate(self, principal: Actor, token_id: str, requester: Requester = NOBODY) -> IssuedToken:
         """Revoke the token and issue its successor in one transaction: same name,
         scope, project and lifetime length, counted from now."""
         target = self._target(principal, token_id)
@@ -215,26 +215,34 @@ class TokenService:
         self.revoked(target)
         return issued
 
-    def _ensure_actor_live(self, uow: UnitOfWork, principal: Principal) -> None:
+    def _ensure_actor_live(self, uow: UnitOfWork, principal: Actor) -> None:
         """Re-read the acting token inside the write's transaction: a token revoked a
         moment ago elsewhere, which this process may still hold as verified, changes
         nothing."""
-        acting = uow.tokens.get(principal.token.id)
+        if principal.token_id is None:
+            return  # a person: the web layer checked the session on this request
+        acting = uow.tokens.get(principal.token_id)
         if acting is None:
             raise UnknownToken("The token is not valid.")
         acting.ensure_live(self.clock())
 
-    def _target(self, principal: Principal, token_id: str) -> str:
+    def _target(self, principal: Actor, token_id: str) -> str:
         principal.ensure_can_manage_tokens()
-        target = principal.token.id if token_id == CURRENT else token_id
+        target = self._current(principal) if token_id == CURRENT else token_id
         if not ids.is_token_id(target):
             raise _not_found()
         return target
 
+    @staticmethod
+    def _current(actor: Actor) -> str:
+        if actor.token_id is None:
+            raise _not_found()  # a person in a browser has no current token
+        return actor.token_id
+
     def _revoke(
         self,
         uow: UnitOfWork,
-        principal: Principal,
+        principal: Actor,
         token: Token,
         event: EventType,
         requester: Requester,
@@ -252,13 +260,13 @@ class TokenService:
         uow: UnitOfWork,
         event: EventType,
         token: Token,
-        actor: Principal | None,
+        actor: Actor | None,
         requester: Requester,
     ) -> None:
         record(uow, event, now=self.clock(), token=token, actor=actor, requester=requester)
 
     @staticmethod
-    def _visible(principal: Principal, token: Token | None) -> Token:
+    def _visible(principal: Actor, token: Token | None) -> Token:
         # Someone else's token and a missing one look the same, so ids cannot be probed.
         if token is None or not token.is_listed or not principal.can_see(token):
             raise _not_found()

@@ -33,10 +33,14 @@ REVOCATION_CHANNEL = "tokend_revocations"
 REVOCATION_LOG_KEEP_MS = 3_600_000
 
 
+# What makes a `User`: the password hash is read only where a password is checked.
+_USER_COLUMNS = tuple(column for column in users.c if column.name != "password_hash")
+_USERS = select(*_USER_COLUMNS)
+
 # Built once: every cache miss runs it, and building a SELECT costs more Python time
 # than the indexed look-up costs the database.
 _TOKEN_WITH_OWNER = (
-    select(tokens, *[column.label(f"owner_{column.name}") for column in users.c])
+    select(tokens, *[column.label(f"owner_{column.name}") for column in _USER_COLUMNS])
     .join(users, users.c.id == tokens.c.user_id)
     .where(tokens.c.digest == bindparam("digest"))
 )
@@ -71,7 +75,7 @@ class SqlTokenRepository:
         if row is None:
             return None
         values = dict(zip(_TOKEN_WITH_OWNER_NAMES, row, strict=True))
-        user = _user({column.name: values[f"owner_{column.name}"] for column in users.c})
+        user = _user({column.name: values[f"owner_{column.name}"] for column in _USER_COLUMNS})
         return token_from_row(values), user
 
     def _fetch_with_owner(self, digest: bytes) -> Sequence[Any] | None:
@@ -198,10 +202,38 @@ class SqlAccountRepository:
         )
 
     def get_user(self, user_id: str) -> User | None:
-        return _first(self._conn, select(users).where(users.c.id == user_id), _user)
+        return _first(self._conn, _USERS.where(users.c.id == user_id), _user)
 
     def get_user_by_username(self, username: str) -> User | None:
-        return _first(self._conn, select(users).where(users.c.username == username), _user)
+        return _first(self._conn, _USERS.where(users.c.username == username), _user)
+
+    def find_by_login(self, login: str) -> User | None:
+        login = login.strip().lower()
+        user = self.get_user_by_username(login)
+        if user is not None:
+            return user
+        # Emails are not unique: a name shared by several accounts signs in none.
+        rows = self._conn.execute(_USERS.where(func.lower(users.c.email) == login).limit(2)).all()
+        return _user(rows[0]._mapping) if len(rows) == 1 else None
+
+    def password_hash(self, user_id: str) -> str | None:
+        query = select(users.c.password_hash).where(users.c.id == user_id)
+        value = self._conn.execute(query).scalar()
+        return str(value) if value is not None else None
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        self._conn.execute(
+            update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+        )
+
+    def teams_of(self, user_id: str) -> list[Team]:
+        query = (
+            select(teams)
+            .join(memberships, memberships.c.team_id == teams.c.id)
+            .where(memberships.c.user_id == user_id)
+            .order_by(teams.c.slug)
+        )
+        return [_team(row._mapping) for row in self._conn.execute(query)]
 
     def add_team(self, team: Team) -> None:
         self._conn.execute(

@@ -32,6 +32,8 @@ users = Table(
     Column("created_at", BigInteger, nullable=False),
     # "user" or "service" (an account whose tokens only introspect others' tokens).
     Column("kind", String(8), nullable=False, server_default="user"),
+    # argon2id, in its PHC string form; None: the user cannot sign in with a password.
+    Column("password_hash", String(256)),
 )
 
 teams = Table(
@@ -106,4 +108,55 @@ audit_events = Table(
     Column("ip", String(64)),
     Column("user_agent", String(512)),
     Index("ix_audit_events_user_id_created_at", "user_id", "created_at", unique=True),
+)
+
+# Browser sessions: the cookie's secret is never stored, only its digest.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("digest", LargeBinary(32), nullable=False, unique=True),
+    Column("user_id", String(40), ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("seen_at", BigInteger, nullable=False),
+    Column("ip", String(64)),
+    Column("user_agent", String(512)),
+)
+
+invites = Table(
+    "invites",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("digest", LargeBinary(32), nullable=False, unique=True),
+    Column("user_id", String(40), ForeignKey("users.id"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger),
+)
+
+# RFC 8628 device authorizations; both codes kept only as digests.
+device_authorizations = Table(
+    "device_authorizations",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("device_code_digest", LargeBinary(32), nullable=False, unique=True),
+    Column("user_code_digest", LargeBinary(32), nullable=False, unique=True),
+    Column("client_id", String(100), nullable=False),
+    Column("scope", String(200)),
+    Column("name", String(100), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+    Column("interval_s", Integer, nullable=False),
+    Column("polled_at", BigInteger),
+    Column("status", String(16), nullable=False),
+    Column("user_id", String(40), ForeignKey("users.id")),
+)
+
+# Failed sign-ins per account (or per unknown name) in fixed windows, shared by nodes.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("key", String(80), primary_key=True),
+    Column("window_ends", BigInteger, nullable=False),
+    Column("failures", Integer, nullable=False),
 )

@@ -5,9 +5,23 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
-from tokend.service.ports import AccountRepository, AuditLog, TokenRepository
+from tokend.service.ports import (
+    AccountRepository,
+    AuditLog,
+    DeviceRepository,
+    InviteRepository,
+    SessionRepository,
+    SignInFailures,
+    TokenRepository,
+)
 from tokend.storage.audit_log import SqlAuditLog
 from tokend.storage.engine import WRITE_OPTION
+from tokend.storage.people import (
+    SqlDeviceRepository,
+    SqlInviteRepository,
+    SqlSessionRepository,
+    SqlSignInFailures,
+)
 from tokend.storage.repository import SqlAccountRepository, SqlTokenRepository
 
 
@@ -15,6 +29,10 @@ class SqlUnitOfWork:
     tokens: TokenRepository
     accounts: AccountRepository
     audit: AuditLog
+    sessions: SessionRepository
+    invites: InviteRepository
+    devices: DeviceRepository
+    sign_in_failures: SignInFailures
 
     def __init__(self, engine: Engine, *, write: bool = False, one_read: bool = False) -> None:
         self._engine = engine
@@ -36,6 +54,10 @@ class SqlUnitOfWork:
         self.tokens = SqlTokenRepository(conn)
         self.accounts = SqlAccountRepository(conn)
         self.audit = SqlAuditLog(conn)
+        self.sessions = SqlSessionRepository(conn)
+        self.invites = SqlInviteRepository(conn)
+        self.devices = SqlDeviceRepository(conn)
+        self.sign_in_failures = SqlSignInFailures(conn)
         return self
 
     def __exit__(
