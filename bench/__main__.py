@@ -4,7 +4,8 @@
 2. HTTP GET /v2/user: tokend serve against the FastAPI ceiling and django-rest-knox;
 3. cold verify (cache miss) with 1,000,000 tokens, SQLite and PostgreSQL;
 4. list latency, first and deep page, for a user with 10,000 tokens;
-5. revocation propagation between two nodes on one PostgreSQL.
+5. revocation propagation between two nodes on one PostgreSQL;
+6. password sign-ins per second (argon2id), one core and all.
 
 ``--quick`` runs each one small, to check that they work (figures mean little then).
 """
@@ -18,7 +19,14 @@ import time
 from collections.abc import Callable, Sequence
 from types import FrameType
 
-from bench import cold_verify, hot_verify, http_throughput, list_latency, propagation
+from bench import (
+    cold_verify,
+    hot_verify,
+    http_throughput,
+    list_latency,
+    propagation,
+    sign_in,
+)
 from bench.report import Row, print_table
 from bench.servers import progress
 
@@ -46,6 +54,8 @@ def benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
          lambda: list_latency.rows(list_latency.measure(calls=50 if quick else 500))),
         ("5. revocation propagation",
          lambda: propagation.rows(propagation.measure(trials=10 if quick else 100))),
+        ("6. sign-in",
+         lambda: sign_in.rows(sign_in.measure(seconds=1 if quick else 5))),
     ]  # fmt: skip
 
 
