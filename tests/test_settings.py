@@ -1,4 +1,5 @@
-"""The rate-limit settings: what `tokend serve` hands to uvicorn, and what is refused."""
+"""Settings: what `tokend serve` hands to uvicorn, the addresses it builds links on, and
+what is refused."""
 
 import pytest
 from pydantic import ValidationError
@@ -27,3 +28,27 @@ def test_redis_url() -> None:
     assert Settings(redis_url="rediss://:pw@cache:6380/1").redis_url == "rediss://:pw@cache:6380/1"
     with pytest.raises(ValidationError, match="not a Redis URL"):
         Settings(redis_url="http://cache:6379")
+
+
+def test_links_are_built_on_the_listening_address_without_a_public_url() -> None:
+    assert Settings(host="127.0.0.1", port=8123).base_url == "http://127.0.0.1:8123"
+    assert Settings(host="::1", port=8123).base_url == "http://[::1]:8123"
+
+
+def test_a_public_url_is_used_as_given_without_its_trailing_slash() -> None:
+    settings = Settings(public_url="https://tokens.example.com/tokend/")
+    assert settings.base_url == "https://tokens.example.com/tokend"
+
+
+@pytest.mark.parametrize(
+    "url", ["tokens.example.com", "ftp://tokens.example.com", "https://", "https://x/?a=1"]
+)
+def test_a_public_url_must_be_http_or_https_without_query(url: str) -> None:
+    with pytest.raises(ValidationError, match="use http"):
+        Settings(public_url=url)
+
+
+def test_session_timeouts_must_be_positive() -> None:
+    with pytest.raises(ValidationError):
+        Settings(session_idle_s=0)
+    assert Settings(session_idle_s=3).session_idle_s == 3
