@@ -1,11 +1,10 @@
 """A person's own account: passwords (set by an operator, chosen through an invite,
 changed on the account page) and invitations."""
 
-import secrets
 from dataclasses import dataclass
 
 from tokend.domain import ids
-from tokend.domain.accounts import User
+from tokend.domain.accounts import Team, User
 from tokend.domain.audit import NOBODY, EventType, Requester
 from tokend.domain.digest import Digester
 from tokend.domain.errors import NotFound, ValidationFailed
@@ -18,7 +17,10 @@ from tokend.service.passwords import PasswordHasher
 from tokend.service.ports import UnitOfWork, UnitOfWorkFactory
 from tokend.service.sessions import SessionService, SignedIn
 
-INVITE_CODE_BYTES = 32
+# Base62 only (43 characters, 256 bits): the code travels in a URL path, and the log
+# redaction replaces a run of 16+ base62 characters; token_urlsafe's '-' and '_' cut a
+# code into shorter runs, which an access-log line would have kept.
+INVITE_CODE_LENGTH = 43
 
 
 class WrongPassword(ValidationFailed):
@@ -67,7 +69,7 @@ class AccountService:
 
     def invite(self, username: str) -> NewInvite:
         now = self.clock()
-        code = secrets.token_urlsafe(INVITE_CODE_BYTES)
+        code = ids.random_base62(INVITE_CODE_LENGTH)
         with self.uow(write=True) as uow:
             user = _person_named(uow, username)
             invite = Invite(
@@ -120,6 +122,11 @@ class AccountService:
             uow.sessions.delete_all(user.id, except_id=person.session_id)
             self._record(uow, EventType.PASSWORD_CHANGED, user.id, requester)
             uow.commit()
+
+    def teams(self, person: Person) -> list[Team]:
+        """The teams the person is a member of, by slug (the scopes they may give a token)."""
+        with self.uow() as uow:
+            return uow.accounts.teams_of(person.user.id)
 
     def _usable(self, uow: UnitOfWork, code: str) -> tuple[Invite, User]:
         if not code or len(code) > 100:
