@@ -1,0 +1,132 @@
+"""The tokens page: create (the secret shown once, with a Copy button), use the secret
+on the API, rotate, revoke with confirmation, team scope."""
+
+import re
+import uuid
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Browsing, Person
+from tests.browser.pages import (
+    bearer_get,
+    create_token,
+    page_secrets,
+    shown_secret,
+    signed_in,
+    token_row,
+)
+from tests.support import Server
+from tokend.bootstrap import Services
+
+SHOWN_ONCE = re.compile(r"(not|n't) be shown again", re.IGNORECASE)
+
+
+def token_count(server: Server, person: Person) -> int:
+    with server.client(person.token) as client:
+        response = client.get("/v6/user/tokens", params={"limit": 100})
+        response.raise_for_status()
+        return len(response.json()["tokens"])
+
+
+def test_a_token_created_on_the_page_works_on_the_api(page: Page, person: Person) -> None:
+    signed_in(page, person)
+    created = create_token(page, "deploy from CI", expiration="30 days")
+
+    response = bearer_get(page, created.secret, "/v2/user")
+    assert response.status_code == 200
+    assert response.json()["user"]["username"] == person.username
+    expect(page.get_by_text(SHOWN_ONCE)).to_be_visible()
+
+    # The list shows it: name, the secret's ends only, and its expiry in words.
+    page.goto("/tokens")
+    row = token_row(page, created.id)
+    expect(row).to_contain_text("deploy from CI")
+    expect(row).to_contain_text(f"tkd_…{created.secret[-4:]}")
+    expect(row).to_contain_text(re.compile(r"in (29|30) days"))
+    assert created.secret not in row.inner_html()
+
+
+def test_the_secret_appears_exactly_once(page: Page, person: Person, server: Server) -> None:
+    signed_in(page, person)
+    created = create_token(page, "shown once")
+    count = token_count(server, person)
+    assert created.secret not in page.url
+
+    # Not after a reload (which must not create a second token either) ...
+    page.reload()
+    assert created.secret not in page_secrets(page)
+    assert token_count(server, person) == count
+
+    # ... nor after going elsewhere and coming back ...
+    page.goto("/tokens")
+    create_token(page, "shown once, again")
+    second = shown_secret(page)
+    page.goto("/events")
+    page.go_back()
+    assert second.secret not in page_secrets(page)
+    page.goto("/tokens")
+    assert second.secret not in page_secrets(page)
+    assert created.secret not in page_secrets(page)
+
+    # ... nor in the browser's storage, nor in the server's log.
+    stored = page.evaluate("() => JSON.stringify([localStorage, sessionStorage])")
+    assert created.secret not in stored
+    log = server.log_path.read_text(errors="replace")
+    assert created.secret not in log
+    assert second.secret not in log
+
+
+def test_copy_puts_the_secret_on_the_clipboard(browsing: Browsing, person: Person) -> None:
+    context = browsing.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    signed_in(page, person)
+    created = create_token(page, "copied")
+    page.get_by_role("button", name="Copy").click()
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied == created.secret
+
+
+def test_rotate_gives_a_new_secret_and_ends_the_old_one(page: Page, person: Person) -> None:
+    signed_in(page, person)
+    old = create_token(page, "rotated")
+    page.goto("/tokens")
+    token_row(page, old.id).get_by_role("button", name="Rotate").click()
+    new = shown_secret(page)
+    assert new.secret != old.secret
+    assert bearer_get(page, new.secret, "/v2/user").status_code == 200
+    assert bearer_get(page, old.secret, "/v2/user").status_code == 401
+
+    page.goto("/tokens")
+    expect(token_row(page, old.id)).to_have_count(0)
+    expect(token_row(page, new.id)).to_contain_text("rotated")
+
+
+def test_revoke_asks_for_confirmation_then_the_token_is_gone(page: Page, person: Person) -> None:
+    signed_in(page, person)
+    created = create_token(page, "revoked")
+    page.goto("/tokens")
+    token_row(page, created.id).get_by_role("button", name="Revoke").click()
+
+    # Nothing is revoked until the person confirms.
+    confirm = page.get_by_role("button", name="Revoke token")
+    expect(confirm).to_be_visible()
+    assert bearer_get(page, created.secret, "/v2/user").status_code == 200
+    confirm.click()
+
+    expect(page.get_by_role("heading", name="Tokens", exact=True)).to_be_visible()
+    expect(token_row(page, created.id)).to_have_count(0)
+    assert bearer_get(page, created.secret, "/v2/user").status_code == 401
+
+
+def test_a_team_token_is_made_for_the_team_chosen(
+    page: Page, person: Person, services: Services
+) -> None:
+    slug = f"acme-{uuid.uuid4().hex[:8]}"
+    team = services.admin.create_team(slug, owner=person.username, name=f"Acme {slug[-4:]}")
+
+    signed_in(page, person)
+    created = create_token(page, "team deploys", scope=team.name)
+    token = bearer_get(page, created.secret, f"/v5/user/tokens/{created.id}").json()["token"]
+    assert token["teamId"] == team.id
+    page.goto("/tokens")
+    expect(token_row(page, created.id)).to_contain_text(team.name)
