@@ -212,6 +212,15 @@ def test_a_form_posted_from_another_origin_changes_nothing(
                 # The refusal says why, in words, not a blank page.
                 expect(page.locator("body")).not_to_be_empty()
 
+            # The token is a lock of its own, not only the headers a browser adds to
+            # a cross-origin request: the session's cookie without the token, sent
+            # with no Origin or Sec-Fetch-Site at all, is refused too.
+            without: dict[str, str | float | bool] = {
+                name: value for name, value in fields if not is_csrf_field(name)
+            }
+            direct = page.request.post(action, form=without, max_redirects=0)
+            assert direct.status == 403, (action, "no token, no Origin", direct.status)
+
     assert state_of(server, person) == before
     # The person is still signed in, and their password still works.
     page.goto("/tokens")
