@@ -30,6 +30,7 @@ def test_changing_the_password_ends_the_other_sessions(browsing: Browsing, perso
     here.goto("/account")
     here.get_by_label("Current password").fill(person.password)
     here.get_by_label("New password", exact=True).fill(new_password)
+    here.get_by_label("Confirm new password").fill(new_password)
     here.get_by_role("button", name="Change password").click()
     expect(here.get_by_role("status").or_(here.get_by_role("alert")).first).to_be_visible()
 
@@ -51,6 +52,7 @@ def test_a_wrong_current_password_changes_nothing(browsing: Browsing, person: Pe
     here.goto("/account")
     here.get_by_label("Current password").fill("not the password at all")
     here.get_by_label("New password", exact=True).fill("a brand new passphrase")
+    here.get_by_label("Confirm new password").fill("a brand new passphrase")
     here.get_by_role("button", name="Change password").click()
 
     # The error sits by the field it concerns.
@@ -75,7 +77,7 @@ def test_a_session_ended_on_the_account_page_is_signed_out(
     expect(sessions).to_have_count(2)
     other = sessions.filter(has_text="elsewhere")
     expect(other).to_have_count(1)
-    other.get_by_role("button").click()
+    other.get_by_role("button", name="End session").click()
 
     expect(here.get_by_test_id("session-row")).to_have_count(1)
     assert is_signed_out(elsewhere)

@@ -11,7 +11,8 @@ from tokend.bootstrap import Services
 
 def choose_password(page: Page, password: str) -> None:
     page.get_by_label("New password", exact=True).fill(password)
-    page.get_by_role("button", name="Set password").click()
+    page.get_by_label("Confirm new password").fill(password)
+    page.get_by_role("button", name="Set password and sign in").click()
 
 
 def test_an_invited_person_chooses_a_password_and_is_signed_in(

@@ -184,17 +184,27 @@ def test_a_form_posted_from_another_origin_changes_nothing(
     kept = create_token(page, "target of forgery")
 
     forms: dict[tuple[str, tuple[str, ...]], list[tuple[str, str]]] = {}
-    for path in STATE_PAGES:
-        page.goto(path)
+
+    def collect() -> None:
         for form in page.evaluate(COLLECT_FORMS):
             fields = [(str(name), str(value)) for name, value in form["fields"]]
             forms[(form["action"], tuple(name for name, _ in fields))] = fields
+
+    for path in STATE_PAGES:
+        page.goto(path)
+        collect()
+    # The form that revokes, behind the confirmation.
+    page.goto("/tokens")
+    token_row(page, kept.id).get_by_role("button", name="Revoke").click()
+    expect(page.get_by_role("button", name="Revoke token")).to_be_visible()
+    collect()
     # Every state-changing form carries its CSRF token.
     assert forms, "no POST form found"
     for (action, names), _fields in forms.items():
         assert any(is_csrf_field(name) for name in names), f"{action}: no CSRF field in {names}"
     actions = {action for action, _ in forms}
-    assert any(kept.id in action for action in actions), actions  # the row's own forms
+    # The row's own forms (rotate, revoke) are among them.
+    assert len([action for action in actions if kept.id in action]) >= 2, actions
 
     before = state_of(server, person)
     with foreign_site() as site:
