@@ -59,7 +59,7 @@ def serve(
     database = engine.url.render_as_string(hide_password=True)
     proxies = settings.trusted_proxy_list
     config = ServeConfig(
-        "tokend.api.app:create_app",
+        "tokend.app:create_app",
         http_limits=HttpLimits(
             max_head_bytes=settings.max_header_bytes,
             head_timeout_s=settings.header_timeout_s,

@@ -5,7 +5,7 @@ import secrets
 from dataclasses import dataclass
 
 from tokend.domain import ids
-from tokend.domain.accounts import User
+from tokend.domain.accounts import Team, User
 from tokend.domain.audit import NOBODY, EventType, Requester
 from tokend.domain.digest import Digester
 from tokend.domain.errors import NotFound, ValidationFailed
@@ -120,6 +120,11 @@ class AccountService:
             uow.sessions.delete_all(user.id, except_id=person.session_id)
             self._record(uow, EventType.PASSWORD_CHANGED, user.id, requester)
             uow.commit()
+
+    def teams(self, person: Person) -> list[Team]:
+        """The teams the person is a member of, by slug (the scopes they may give a token)."""
+        with self.uow() as uow:
+            return uow.accounts.teams_of(person.user.id)
 
     def _usable(self, uow: UnitOfWork, code: str) -> tuple[Invite, User]:
         if not code or len(code) > 100:

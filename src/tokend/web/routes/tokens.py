@@ -1,0 +1,163 @@
+"""``/tokens``: the list, create (the secret shown once), rotate, and revoke after a
+confirmation.
+
+The secret of a new or rotated token is rendered in the answer to that POST and
+nowhere else: not in a redirect, URL, session or log. The page is ``no-store``, so
+going back or reloading the list does not show it again (reloading the POST itself
+asks the browser to send the form again, which makes another token).
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from tokend.domain.accounts import Team
+from tokend.domain.errors import Forbidden, ValidationFailed
+from tokend.domain.tokens import NAME_MAX_LENGTH, Token, validate_name
+from tokend.service.clock import system_clock
+from tokend.service.tokens import IssuedToken, TeamRef, TokenPage
+from tokend.web import forms
+from tokend.web.forms import FieldError, TokenForm
+from tokend.web.pages import WebRoute, cursor, posted_form, redirect, render, text
+from tokend.web.sessions import SignedIn, Visit, requester, services_of
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+PAGE_SIZE = 20
+NOTICES = {"revoked": "The token was revoked. Programs using it can no longer sign in with it."}
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    token: Token
+    team: str  # "Personal", or the team's name
+    used: bool  # whether it was ever used (activeAt moves past createdAt)
+
+
+def _load(
+    request: Request, visit: Visit, until: int | None = None, since: int | None = None
+) -> tuple[TokenPage, list[Team]]:
+    services = services_of(request)
+    page = services.tokens.list(visit.person, limit=PAGE_SIZE, until=until, since=since)
+    return page, services.accounts.teams(visit.person)
+
+
+def _rows(page: TokenPage, teams: list[Team]) -> list[Row]:
+    names = {team.id: team.name for team in teams}
+    return [
+        Row(
+            token,
+            "Personal" if token.team_id is None else names.get(token.team_id, "A team you left"),
+            token.active_at > token.created_at,
+        )
+        for token in page.tokens
+    ]
+
+
+async def _page(
+    request: Request,
+    visit: Visit,
+    *,
+    status: int = 200,
+    values: TokenForm | None = None,
+    errors: dict[str, str] | None = None,
+    issued: IssuedToken | None = None,
+    rotated: bool = False,
+    notice: str | None = None,
+    until: int | None = None,
+    since: int | None = None,
+) -> Response:
+    page, teams = await run_in_threadpool(_load, request, visit, until, since)
+    context: dict[str, Any] = {
+        "rows": _rows(page, teams),
+        "next_until": page.next,
+        "prev_since": page.prev,
+        "values": values or TokenForm(),
+        "expirations": forms.EXPIRATIONS,
+        "scopes": [(forms.PERSONAL, "Personal"), *((t.id, f"{t.name} ({t.slug})") for t in teams)],
+        "now_ms": system_clock(),
+        "min_date": forms.min_date(system_clock()),
+        "issued": issued,
+        "rotated": rotated,
+        "notice": notice,
+    }
+    return render(
+        request, "tokens/index.html", visit=visit, status=status, errors=errors, **context
+    )
+
+
+@router.get("/tokens")
+async def list_tokens(request: Request, visit: SignedIn) -> Response:
+    query = request.query_params
+    return await _page(
+        request,
+        visit,
+        notice=NOTICES.get(query.get("notice", "")),
+        until=cursor(query.get("until")),
+        since=cursor(query.get("since")),
+    )
+
+
+def _create(request: Request, visit: Visit, values: TokenForm) -> IssuedToken:
+    services = services_of(request)
+    try:
+        name = validate_name(values.name)
+    except ValidationFailed as exc:
+        raise FieldError("name", str(exc)) from None
+    expires_at = forms.expiry(values, system_clock())
+    team = forms.team_of(values, services.accounts.teams(visit.person))
+    try:
+        return services.tokens.create(
+            visit.person,
+            name=name,
+            expires_at=expires_at,
+            team=TeamRef(team_id=team.id) if team else None,
+            requester=requester(request),
+        )
+    except Forbidden as exc:  # left the team since the page was shown
+        raise FieldError("scope", str(exc)) from None
+
+
+@router.post("/tokens")
+async def create_token(request: Request, visit: SignedIn) -> Response:
+    form = await posted_form(request, visit)
+    values = TokenForm(
+        name=text(form, "name", NAME_MAX_LENGTH + 1),
+        expiration=text(form, "expiration", 10),
+        expires_on=text(form, "expires_on", 20),
+        scope=text(form, "scope", 100),
+    )
+    try:
+        issued = await run_in_threadpool(_create, request, visit, values)
+    except FieldError as exc:
+        return await _page(request, visit, status=400, values=values, errors={exc.field: str(exc)})
+    except ValidationFailed as exc:
+        return await _page(request, visit, status=400, values=values, errors={"form": str(exc)})
+    return await _page(request, visit, status=201, issued=issued)
+
+
+@router.post("/tokens/{token_id}/rotate")
+async def rotate_token(request: Request, visit: SignedIn, token_id: str) -> Response:
+    await posted_form(request, visit)
+    services = services_of(request)
+    issued = await run_in_threadpool(
+        services.tokens.rotate, visit.person, token_id, requester(request)
+    )
+    return await _page(request, visit, issued=issued, rotated=True)
+
+
+@router.get("/tokens/{token_id}/revoke")
+async def confirm_revoke(request: Request, visit: SignedIn, token_id: str) -> Response:
+    token = await run_in_threadpool(services_of(request).tokens.get, visit.person, token_id)
+    return render(request, "tokens/revoke.html", visit=visit, token=token)
+
+
+@router.post("/tokens/{token_id}/revoke")
+async def revoke_token(request: Request, visit: SignedIn, token_id: str) -> Response:
+    await posted_form(request, visit)
+    services = services_of(request)
+    await run_in_threadpool(services.tokens.revoke, visit.person, token_id, requester(request))
+    return redirect("/tokens?notice=revoked")
