@@ -40,9 +40,12 @@ def create_token(
         page.goto("/tokens")
     page.get_by_label("Name", exact=True).fill(name)
     if expiration is not None:
-        page.get_by_label("Expiration").select_option(label=expiration)
+        page.get_by_label("Expiration", exact=True).select_option(label=expiration)
     if scope is not None:
-        page.get_by_label("Scope").select_option(label=scope)
+        # The option names the team; it may add the slug after the name.
+        select = page.get_by_label("Scope", exact=True)
+        option = select.locator("option", has_text=scope)
+        select.select_option(value=option.get_attribute("value"))
     page.get_by_role("button", name="Create token").click()
     return shown_secret(page)
 

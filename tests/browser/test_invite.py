@@ -34,7 +34,7 @@ def test_an_invited_person_chooses_a_password_and_is_signed_in(
     # The link works once; the password chosen is the one that signs in from now on.
     again = browsing.new_page()
     again.goto(link)
-    expect(again.get_by_text("not valid")).to_be_visible()
+    expect(again.get_by_role("heading", name="Invite not valid")).to_be_visible()
     expect(again.get_by_label("New password", exact=True)).to_have_count(0)
     sign_in(again, newcomer.username, "a password of my own")
     expect(again).to_have_url(at("/tokens"))

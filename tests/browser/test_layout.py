@@ -38,7 +38,7 @@ def test_sign_in_and_create_a_token_with_the_keyboard_alone(page: Page, person: 
 
     tab_to(page, page.get_by_label("Name", exact=True))
     page.keyboard.type("typed, not clicked")
-    tab_to(page, page.get_by_label("Expiration"))
+    tab_to(page, page.get_by_label("Expiration", exact=True))
     page.keyboard.press("ArrowDown")
     tab_to(page, page.get_by_role("button", name="Create token"))
     page.keyboard.press("Enter")

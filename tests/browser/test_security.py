@@ -4,7 +4,9 @@ really blocks inline script, token names rendered as text, forged forms refused.
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from playwright.sync_api import Dialog, Page, Response, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.conftest import Browsing, Person, origin_of
 from tests.browser.foreign import foreign_site
@@ -99,7 +101,8 @@ def test_the_policy_really_blocks_inline_script(page: Page, person: Person) -> N
     assert blocked.startswith("script-src"), blocked
     assert page.evaluate("() => window.__inlineRan") is None
 
-    page.add_script_tag(content="window.__tagRan = true")
+    with pytest.raises(PlaywrightError, match="violates the following Content Security Policy"):
+        page.add_script_tag(content="window.__tagRan = true")
     assert page.evaluate("() => window.__tagRan") is None
 
     # Nor an inline event handler, the way an injected <img onerror> would run.
@@ -136,7 +139,7 @@ def test_token_names_are_rendered_as_text(page: Page, person: Person) -> None:
         page.goto(path)
         page.wait_for_load_state("networkidle")
         for name in XSS_NAMES:
-            expect(page.get_by_text(name, exact=True).first).to_be_visible()
+            expect(page.get_by_text(name).first).to_be_visible()
         injected: Any = page.evaluate(
             """() => [document.querySelectorAll('img[src="x"], svg, iframe').length,
             Array.from(document.scripts).filter(s => s.textContent.includes('alert(')).length,

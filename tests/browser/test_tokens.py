@@ -59,6 +59,7 @@ def test_the_secret_appears_exactly_once(page: Page, person: Person, server: Ser
     page.goto("/events")
     with pytest.raises(PlaywrightError, match="ERR_CACHE_MISS"):
         page.go_back()
+    page.wait_for_url("chrome-error://**")  # "Confirm Form Resubmission"
     assert second.secret not in page_secrets(page)
     page.goto("/tokens")
     assert second.secret not in page_secrets(page)
@@ -123,6 +124,6 @@ def test_a_team_token_is_made_for_the_team_chosen(
     signed_in(page, person)
     created = create_token(page, "team deploys", scope=team.name)
     token = bearer_get(page, created.secret, f"/v5/user/tokens/{created.id}").json()["token"]
-    assert token["teamId"] == team.id
+    assert [scope["teamId"] for scope in token["scopes"]] == [team.id]
     page.goto("/tokens")
     expect(token_row(page, created.id)).to_contain_text(team.name)
