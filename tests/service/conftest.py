@@ -1,6 +1,7 @@
 """Services on a fresh SQLite database per test, a stopped clock, the services of
 people with a clock of their own, and two nodes on one database of each kind."""
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 
 from tokend.bootstrap import Services, bootstrap
 from tokend.domain.accounts import User
+from tokend.domain.audit import Requester
 from tokend.domain.principal import Principal
 from tokend.service.accounts import AccountService
 from tokend.service.device import DeviceService
@@ -61,6 +63,16 @@ class ManualClock:
 
 
 PASSWORD = "a fine passphrase"
+# Each call a new address, so that the address limit (a few failures) is met only
+# where a test means to meet it.
+_addresses = itertools.count(1)
+
+
+def address() -> Requester:
+    n = next(_addresses)
+    return Requester(ip=f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}", user_agent="pytest")
+
+
 ADDRESS_LIMIT = 5  # failures per address per minute, for the people services below
 
 
