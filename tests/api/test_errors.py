@@ -336,7 +336,7 @@ def test_team_scoped_token_cannot_create_for_another_team(
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/"), ("GET", "/v9/user/tokens"), ("POST", "/v3/user/token"),
+    [("GET", "/v1/nope"), ("GET", "/v9/user/tokens"), ("POST", "/v3/user/token"),
      ("GET", "/v5/user/tokens/x/y"), ("DELETE", "/v4/user/tokens/x"), ("GET", "/v2/users")],
 )  # fmt: skip
 def test_unknown_path(server: Server, alice: Account, method: str, path: str) -> None:

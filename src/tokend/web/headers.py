@@ -6,7 +6,6 @@ styles, images (and ``data:`` images, which Swagger UI's stylesheet uses), fetch
 and form targets; no inline script, no inline style, no framing, no ``<base>``.
 """
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -22,12 +21,14 @@ CONTENT_SECURITY_POLICY = "; ".join(
     )
 )
 HTML_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
     # Pages hold session-bound CSRF tokens, and one of them a token's secret.
-    "Cache-Control": "no-store",
+    "cache-control": "no-store",
 }
+_RAW_HEADERS = [(name.encode(), value.encode()) for name, value in HTML_HEADERS.items()]
+_REPLACED = frozenset(name for name, _ in _RAW_HEADERS)
 
 
 class SecurityHeaders:
@@ -42,11 +43,16 @@ class SecurityHeaders:
             return
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                if headers.get("content-type", "").startswith("text/html"):
-                    for name, value in HTML_HEADERS.items():
-                        headers[name] = value
+            if message["type"] == "http.response.start" and _is_html(message):
+                kept = [h for h in message.get("headers", ()) if h[0].lower() not in _REPLACED]
+                message["headers"] = kept + _RAW_HEADERS
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _is_html(message: Message) -> bool:
+    for name, value in message.get("headers", ()):
+        if name.lower() == b"content-type":
+            return bytes(value).startswith(b"text/html")
+    return False
