@@ -53,7 +53,6 @@ def test_sign_in_and_create_a_token_with_the_keyboard_alone(page: Page, person: 
 
 def scrolls_sideways(page: Page, path: str) -> str | None:
     page.goto(path)
-    page.wait_for_load_state("networkidle")
     content, screen = page.evaluate(
         "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )

@@ -137,7 +137,6 @@ def test_token_names_are_rendered_as_text(page: Page, person: Person) -> None:
 
     for path in ("/tokens", "/events"):
         page.goto(path)
-        page.wait_for_load_state("networkidle")
         for name in XSS_NAMES:
             expect(page.get_by_text(name).first).to_be_visible()
         injected: Any = page.evaluate(

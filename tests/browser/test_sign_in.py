@@ -55,7 +55,7 @@ def test_a_wrong_password_and_an_unknown_user_get_the_same_message(
 
 
 def test_ten_wrong_passwords_lock_the_account_even_against_the_right_one(
-    page: Page, person: Person
+    page: Page, person: Person, make_person: Callable[..., Person]
 ) -> None:
     for _ in range(ACCOUNT_FAILURE_LIMIT):
         sign_in(page, person.username, "not the password at all")
@@ -71,17 +71,8 @@ def test_ten_wrong_passwords_lock_the_account_even_against_the_right_one(
     # ... and its tokens keep working.
     response = page.request.get("/v2/user", headers={"Authorization": f"Bearer {person.token}"})
     assert response.status == 200
-
-
-def test_the_lock_of_one_account_leaves_another_alone(
-    browsing: Browsing, make_person: Callable[..., Person]
-) -> None:
-    locked, other = make_person("locked"), make_person("other")
-    page = browsing.new_page()
-    for _ in range(ACCOUNT_FAILURE_LIMIT):
-        sign_in(page, locked.username, "not the password at all")
-        alert_text(page)
-    signed_in(page, other)
+    # Another account, from the same browser and address, is not locked.
+    signed_in(page, make_person("other"))
 
 
 def test_the_session_cookie_carries_the_flags_of_the_spec(page: Page, person: Person) -> None:

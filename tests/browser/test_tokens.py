@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Browsing, Person
 from tests.browser.pages import (
+    at,
     bearer_get,
     create_token,
     page_secrets,
@@ -79,8 +80,32 @@ def test_copy_puts_the_secret_on_the_clipboard(browsing: Browsing, person: Perso
     signed_in(page, person)
     created = create_token(page, "copied")
     page.get_by_role("button", name="Copy").click()
+    # The person hears (a status message) and sees that it worked.
+    expect(page.get_by_role("status").filter(has_text="Copied")).to_be_visible()
     copied = page.evaluate("() => navigator.clipboard.readText()")
     assert copied == created.secret
+
+
+def test_everything_but_copy_works_without_javascript(browsing: Browsing, person: Person) -> None:
+    page = browsing.new_page(java_script_enabled=False)
+    signed_in(page, person)
+    created = create_token(page, "no script")
+    assert bearer_get(page, created.secret, "/v2/user").status_code == 200
+    # Copy needs a script: without one it is not offered; the secret can be selected.
+    expect(page.get_by_role("button", name="Copy")).to_be_hidden()
+
+    page.goto("/tokens")
+    token_row(page, created.id).get_by_role("button", name="Rotate").click()
+    rotated = shown_secret(page)
+    page.goto("/tokens")
+    token_row(page, rotated.id).get_by_role("button", name="Revoke").click()
+    page.get_by_role("button", name="Revoke token").click()
+    expect(token_row(page, rotated.id)).to_have_count(0)
+    assert bearer_get(page, rotated.secret, "/v2/user").status_code == 401
+
+    page.goto("/account")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(at("/login"))
 
 
 def test_rotate_gives_a_new_secret_and_ends_the_old_one(page: Page, person: Person) -> None:
