@@ -2,10 +2,11 @@
 and the session cookie as the browser keeps it."""
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Browsing, Person
+from tests.browser.conftest import Browsing, Person, origin_of
 from tests.browser.pages import at, sign_in, signed_in
 
 ACCOUNT_FAILURE_LIMIT = 10  # SPEC §9: 10 failures per account in 15 minutes
@@ -107,3 +108,31 @@ def test_sign_out_ends_the_session(browsing: Browsing, person: Person) -> None:
     again = replay.new_page()
     again.goto("/tokens")
     expect(again).to_have_url(at("/login"))
+
+
+OTHER_SITES = [
+    "https://evil.example/",
+    "//evil.example/",
+    "/\\evil.example/",
+    "/%5Cevil.example/",
+    "\\/evil.example/",
+    "javascript:alert(1)",
+]
+
+
+def test_sign_in_never_sends_the_person_to_another_site(browsing: Browsing, person: Person) -> None:
+    """`next` brings a person back to the page they asked for, on this site only: a
+    link to /login?next=... must not become a springboard to a look-alike site. (A
+    navigation elsewhere would also be caught as a request to another origin.)"""
+    for target in OTHER_SITES:
+        page = browsing.new_page()
+        page.goto("/login?" + urlencode({"next": target}))
+        page.get_by_label("Username or email").fill(person.username)
+        page.get_by_label("Password", exact=True).fill(person.password)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).not_to_have_url(at("/login"))
+        page.wait_for_load_state()
+        # Home, or a page of this site (/%5Cevil.example/ is a path here, not a host).
+        assert origin_of(page.url) == origin_of(browsing.server.url), (target, page.url)
+    page.goto("/login?next=/events")
+    expect(page).to_have_url(at("/events"))  # signed in already: straight there
