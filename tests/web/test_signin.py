@@ -47,6 +47,8 @@ def test_signing_in_goes_to_the_tokens_with_a_session_cookie(
     assert page.status == 200
     assert page.doc.one("h1").text == "Tokens"
     assert person.username in page.doc.one("header").text
+    secret = visitor.http.cookies["tokend_session"]
+    assert secret not in visitor.server.log_path.read_text()
 
 
 def test_signing_in_with_the_email_works_too(visitor: Visitor, person: Person) -> None:

@@ -273,3 +273,15 @@ def test_many_tokens_come_a_page_at_a_time(
     assert not second.doc.all("a", rel="next")
     newer = signed_in.get(second.doc.one("a", rel="prev").attrs["href"])
     assert [row.one("th").text for row in token_rows(newer)] == names
+
+
+def test_an_expired_token_says_so(signed_in: Visitor, person: Person, server: Server) -> None:
+    soon = int(time.time() * 1000) + 1500
+    with server.client(person.account.token) as api:
+        made = api.post("/v3/user/tokens", json={"name": "short-lived", "expiresAt": soon})
+    assert made.status_code == 200
+    time.sleep(2)
+    row = row_of(signed_in.get("/tokens"), made.json()["token"]["id"])
+    expires = row.all("td")[4]
+    assert expires.text == "expired just now"
+    assert expires.one("span").attrs["class"] == "expired"
