@@ -3,6 +3,7 @@ on the API, rotate, revoke with confirmation, team scope."""
 
 import re
 import uuid
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
@@ -141,10 +142,13 @@ def test_revoke_asks_for_confirmation_then_the_token_is_gone(page: Page, person:
 
 
 def test_a_team_token_is_made_for_the_team_chosen(
-    page: Page, person: Person, services: Services
+    page: Page, person: Person, services: Services, make_person: Callable[..., Person]
 ) -> None:
+    # The person is a member of a team someone else made, not its owner.
     slug = f"acme-{uuid.uuid4().hex[:8]}"
-    team = services.admin.create_team(slug, owner=person.username, name=f"Acme {slug[-4:]}")
+    owner = make_person("owner")
+    team = services.admin.create_team(slug, owner=owner.username, name=f"Acme {slug[-4:]}")
+    services.admin.add_member(slug, person.username)
 
     signed_in(page, person)
     created = create_token(page, "team deploys", scope=team.name)
