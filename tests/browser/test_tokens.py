@@ -46,6 +46,9 @@ def test_a_token_created_on_the_page_works_on_the_api(page: Page, person: Person
 def test_the_secret_appears_exactly_once(page: Page, person: Person, server: Server) -> None:
     signed_in(page, person)
     created = create_token(page, "shown once")
+    # Once on the page that answers the create: in its box, nowhere else (no hidden
+    # copy in an input or an attribute), and not in the URL.
+    assert page_secrets(page).count(created.secret) == 1
     assert created.secret not in page.url
 
     # Not after a reload: the page is the answer to the POST, which a reload sends
