@@ -25,6 +25,7 @@ from pydantic.alias_generators import to_camel
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core.core_schema import SerializerFunctionWrapHandler
 
+from tokend.domain.audit import EventType
 from tokend.domain.tokens import MAX_TIMESTAMP_MS
 
 Timestamp = Annotated[int, Field(ge=0, description="Milliseconds since the epoch.")]
@@ -192,12 +193,19 @@ class DeleteTokenResponse(WireModel):
     token_id: str
 
 
+_EVENT_TYPES = (
+    "What happened: "
+    + ", ".join(f"`{event}`" for event in EventType)
+    + ". Tokens: token.*; sign-ins to the web pages and their sessions: auth.signed_in, "
+    "auth.sign_in_failed, auth.signed_out, auth.session_ended; auth.rate_limited: a "
+    "token refused because of its address; account.*: passwords and invitations; "
+    "device.*: a device login (tokend login --web) approved or denied by the person."
+)
+
+
 class AuditEvent(_Omitting):
     id: str
-    type: str = Field(
-        description="token.created, token.revoked, token.rotated, token.leaked or "
-        "auth.rate_limited."
-    )
+    type: str = Field(description=_EVENT_TYPES)
     created_at: Timestamp
     token_id: str | SkipJsonSchema[None] = None
     token: AuthToken | SkipJsonSchema[None] = Field(
@@ -297,6 +305,89 @@ class RateLimitedDetail(ErrorDetail):
 
 class RateLimitedResponse(WireModel):
     error: RateLimitedDetail
+
+
+# Device authorization (RFC 8628): OAuth's own snake_case names, form bodies in.
+
+# Empty, or a name (RFC 6749 §3.1: a parameter sent without a value is one omitted).
+_OPTIONAL_NAME: dict[str, Any] = {"pattern": f"^([^{_CONTROL}]*[^\\s{_CONTROL}][^{_CONTROL}]*)?$"}
+
+
+class DeviceCodeRequest(BaseModel):
+    """The form of ``POST /v1/oauth/device/code``."""
+
+    client_id: StrictStr = Field(
+        min_length=1,
+        max_length=100,
+        description="Who asks: any name of the program (tokend's CLI sends `tokend-cli`); "
+        "sent again when polling.",
+        json_schema_extra=_NAME,
+    )
+    scope: StrictStr | SkipJsonSchema[None] = Field(
+        default=None,
+        max_length=200,
+        description="Kept with the request; tokend's tokens have no OAuth scopes.",
+        json_schema_extra=_NO_CONTROL_CHARACTERS,
+    )
+    name: StrictStr | SkipJsonSchema[None] = Field(
+        default=None,
+        max_length=100,
+        description="The new token's name, shown to the person who approves "
+        '(default: "Device login").',
+        json_schema_extra=_OPTIONAL_NAME,
+    )
+
+
+class DeviceCodeResponse(BaseModel):
+    device_code: str = Field(
+        description="The device's secret: send it to /v1/oauth/token until approved.",
+        repr=False,
+    )
+    user_code: str = Field(description="What the person types at verification_uri: XXXX-XXXX.")
+    verification_uri: str = Field(description="The page where the person approves.")
+    verification_uri_complete: str = Field(description="The same page, the code filled in.")
+    expires_in: int = Field(description="Seconds the codes live.")
+    interval: int = Field(description="Seconds to wait between polls.")
+
+
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+class DeviceTokenRequest(BaseModel):
+    """The form of ``POST /v1/oauth/token`` for the device flow."""
+
+    grant_type: Literal["urn:ietf:params:oauth:grant-type:device_code"]
+    device_code: StrictStr = Field(min_length=1)
+    client_id: StrictStr = Field(
+        min_length=1, description="The client_id the codes were asked with."
+    )
+
+
+class DeviceTokenResponse(_OmitNone):
+    access_token: str = Field(description="A new tokend token of the person.", repr=False)
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int | SkipJsonSchema[None] = Field(
+        default=None, description="Seconds until the token expires; absent when it does not."
+    )
+
+
+OAuthErrorCode = Literal[
+    "invalid_request",
+    "invalid_grant",
+    "unsupported_grant_type",
+    "authorization_pending",
+    "slow_down",
+    "access_denied",
+    "expired_token",
+]
+
+
+class OAuthError(BaseModel):
+    """An error of the OAuth endpoints, shaped as RFC 6749 §5.2 says (which OAuth
+    clients parse), not as tokend's other errors."""
+
+    error: OAuthErrorCode
+    error_description: str
 
 
 class Status(WireModel):

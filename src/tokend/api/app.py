@@ -21,6 +21,7 @@ from tokend.api.routes import (
     health,
     introspection,
     metrics,
+    oauth,
     secret_scanning,
     tokens,
     user,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events.router,
         introspection.router,
         secret_scanning.router,
+        oauth.router,
         health.router,
         metrics.router,
     )

@@ -39,18 +39,45 @@ def login(
         str | None,
         typer.Option(help=f"The tokend server (default: ${URL_VARIABLE}, else {DEFAULT_URL})."),
     ] = None,
+    web: Annotated[
+        bool | None,
+        typer.Option(
+            "--web/--no-web",
+            help="--web: log in through the browser (the default at a terminal). "
+            "--no-web: paste a token at the prompt instead.",
+            show_default=False,
+        ),
+    ] = None,
+    browser: Annotated[
+        bool,
+        typer.Option(
+            "--browser/--no-browser",
+            help="With --web: open the page in a browser when there is a display.",
+        ),
+    ] = True,
 ) -> None:
-    """Check a token against the server and save both for later commands.
+    """Log in: save the server and a token for later commands.
 
-    The token is read from stdin when it is not a terminal (tokend login < file),
-    else asked for without echo.
+    At a terminal, through the browser: open the page shown, sign in, check the
+    code and approve. A new token, named after this computer, is saved.
+
+    A token piped on stdin (tokend login < file) is checked and saved instead;
+    --no-web asks for one at a prompt, without echo.
     """
+    server: str | None
     with client_errors():
-        token = _read_token().strip()
-        if not token:
-            fail("no token given; paste one at the prompt or pipe it on stdin")
+        if web is None:
+            web = sys.stdin.isatty()
+        if web:
+            from tokend.cli.web_login import obtain_token
+
+            server, token = obtain_token(url, open_browser=browser)
+        else:
+            server, token = url, _read_token().strip()
+            if not token:
+                fail("no token given; paste one at the prompt or pipe it on stdin")
         # Client falls back to TOKEND_URL, then the default, as --url's help says.
-        with Client(url, token) as client:
+        with Client(server, token) as client:
             user = client.user()
             current = _current_token(client)
             server = client.base_url

@@ -4,6 +4,7 @@ The server's modules are imported inside the commands, so that the token holders
 commands (``tokend tokens ...``) start without loading SQLAlchemy and FastAPI.
 """
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from tokend.cli.output import Format, FormatOption, console, render, say
+from tokend.cli.output import Format, FormatOption, console, fail, render, say
 
 if TYPE_CHECKING:
     from tokend.bootstrap import Services
@@ -118,4 +119,75 @@ def add_member(slug: str, username: str, fmt: Format = FormatOption) -> None:
             "added": added,
         },
         lambda: say(f"{message} {user.username} in team {team.slug} ({team.id})."),
+    )
+
+
+def _read_new_password() -> str:
+    """One line from stdin when it is not a terminal (a script, a password manager);
+    else asked twice without echo. Never an argument: argv shows in `ps`."""
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        password = line[:-1] if line.endswith("\n") else line
+        password = password[:-1] if password.endswith("\r") else password
+        if not password:
+            fail("no password on stdin; send one line, or run this at a terminal to be asked")
+        return password
+    first = str(typer.prompt("New password", hide_input=True, err=True))
+    second = str(typer.prompt("Repeat it", hide_input=True, err=True))
+    if first != second:
+        fail("the two passwords differ; nothing was changed")
+    return first
+
+
+@app.command("set-password")
+def set_password(username: str) -> None:
+    """Set a person's password (read from stdin, or asked twice); ends their sessions.
+
+    At least 10 characters, not the username or email."""
+    from tokend.domain.passwords import WeakPassword
+
+    password = _read_new_password()
+    with _services() as services:
+        try:
+            user = services.accounts.set_password(username, password)
+        except WeakPassword as exc:
+            fail(f"password refused: {exc}")
+        url = services.settings.base_url
+    say(f"Password set for {user.username}; their browser sessions were ended.")
+    say(f"They sign in at {url}/login.")
+
+
+@app.command("invite")
+def invite(username: str, fmt: Format = FormatOption) -> None:
+    """Print a one-time link where the person chooses a password and is signed in
+    (valid 72 hours). Making a new one leaves earlier links valid."""
+    from tokend.cli.times import absolute
+    from tokend.convert import auth_user
+
+    with _services() as services:
+        made = services.accounts.invite(username)
+        settings = services.settings
+    url = f"{settings.base_url}/invite/{made.code}"
+    expires_at = made.invite.expires_at
+    if settings.public_url is None:
+        say(
+            f"Note: TOKEND_PUBLIC_URL is not set, so the link names {settings.base_url}; "
+            "set it to the address people reach tokend at.",
+            err=True,
+        )
+
+    def text() -> None:
+        hours = (expires_at - made.invite.created_at) // 3_600_000
+        say(f"Invite link for {made.user.username}, for one use within {hours} hours:")
+        say(url)
+        say(f"It expires {absolute(expires_at)}.")
+
+    render(
+        fmt,
+        {
+            "url": url,
+            "expiresAt": expires_at,
+            "user": auth_user(made.user).model_dump(by_alias=True),
+        },
+        text,
     )

@@ -6,6 +6,7 @@ anything starts (uvicorn would say a port in use in several log lines, with stat
 """
 
 import contextlib
+import os
 import socket
 from typing import Annotated
 
@@ -48,6 +49,11 @@ def serve(
     host = host or settings.host
     port = port if port is not None else settings.port
     workers = workers or settings.workers
+    # The app (in each worker) reads its settings from the environment: the address
+    # chosen here must reach it, or links built on base_url (the /device page a device
+    # login names, invite links) would name the default port instead of this one.
+    os.environ["TOKEND_HOST"] = host
+    os.environ["TOKEND_PORT"] = str(port)
     listener = _listen(host, port)
     _raise_open_file_limit()
     database = engine.url.render_as_string(hide_password=True)

@@ -2,6 +2,12 @@
 
 from tokend.client.asynchronous import AsyncClient, AsyncTokens
 from tokend.client.connection import ConfigurationError
+from tokend.client.device import (
+    DeviceLogin,
+    DeviceLoginDenied,
+    DeviceLoginExpired,
+    DeviceLoginFailed,
+)
 from tokend.client.errors import (
     APIError,
     AuthenticationFailed,
@@ -25,6 +31,10 @@ __all__ = [
     "Client",
     "ClientError",
     "ConfigurationError",
+    "DeviceLogin",
+    "DeviceLoginDenied",
+    "DeviceLoginExpired",
+    "DeviceLoginFailed",
     "InvalidResponse",
     "NotFound",
     "PermissionDenied",

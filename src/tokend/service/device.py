@@ -58,7 +58,7 @@ class DeviceService:
         self, client_id: str, *, scope: str | None = None, name: str | None = None
     ) -> DeviceGrant:
         client_id = _text("client_id", client_id, CLIENT_ID_MAX_LENGTH, required=True)
-        scope = _text("scope", scope, SCOPE_MAX_LENGTH) if scope else None
+        scope = _text("scope", scope, SCOPE_MAX_LENGTH) or None
         name = validate_name(name) if name else DEFAULT_NAME
         now = self.clock()
         device_code = ids.random_base62(40)
@@ -87,9 +87,11 @@ class DeviceService:
             uow.commit()
         return DeviceGrant(device_code, user_code, LIFETIME_MS // 1000, INTERVAL_S)
 
-    def poll(self, device_code: str, client_id: str | None = None) -> IssuedToken:
+    def poll(
+        self, device_code: str, client_id: str | None = None, requester: Requester = NOBODY
+    ) -> IssuedToken:
         """The token once approved; until then raises `DeviceFlowError` with the RFC
-        8628 §3.5 code."""
+        8628 §3.5 code. ``requester`` is the device, for the token's audit event."""
         if not device_code or len(device_code) > 100:
             raise _invalid_grant()
         now = self.clock()
@@ -118,11 +120,13 @@ class DeviceService:
                 raise DeviceFlowError(
                     "authorization_pending", "Waiting for the person to approve at /device."
                 )
-            issued = self._hand_out(uow, device)
+            issued = self._hand_out(uow, device, requester)
             uow.commit()
         return issued
 
-    def _hand_out(self, uow: UnitOfWork, device: DeviceAuthorization) -> IssuedToken:
+    def _hand_out(
+        self, uow: UnitOfWork, device: DeviceAuthorization, requester: Requester
+    ) -> IssuedToken:
         user = uow.accounts.get_user(device.user_id) if device.user_id else None
         if user is None or not uow.devices.decide(
             device.id, DeviceStatus.DONE, None, was=DeviceStatus.APPROVED
@@ -133,7 +137,7 @@ class DeviceService:
         )
         record(
             uow, EventType.TOKEN_CREATED, now=self.clock(), token=issued.token, actor=None,
-            requester=NOBODY,
+            requester=requester,
         )  # fmt: skip
         return issued
 
