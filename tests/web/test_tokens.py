@@ -252,8 +252,15 @@ def test_someone_elses_token_is_not_found(
         sent = signed_in.http.post(path, data={"csrf_token": csrf})
         assert sent.status_code == 404
         assert "The token was not found." in sent.text
-    rotate = f"/tokens/{other.account.token_id}/rotate"
-    assert signed_in.http.post(rotate, data={"csrf_token": csrf}).status_code == 404
+    # A rotate of a token that is not (or no longer) yours leads back to the list, as
+    # a rotate sent twice does: the same answer whether the id exists or not.
+    for token_id in (other.account.token_id, "nonsense"):
+        rotate = signed_in.http.post(f"/tokens/{token_id}/rotate", data={"csrf_token": csrf})
+        assert rotate.status_code == 303
+        assert rotate.headers["location"] == "/tokens?notice=gone"
+    with httpx.Client(base_url=signed_in.http.base_url) as api:
+        headers = {"Authorization": f"Bearer {other.account.token}"}
+        assert api.get("/v2/user", headers=headers).status_code == 200  # untouched
 
 
 def test_many_tokens_come_a_page_at_a_time(
@@ -285,3 +292,38 @@ def test_an_expired_token_says_so(signed_in: Visitor, person: Person, server: Se
     expires = row.all("td")[4]
     assert expires.text == "expired just now"
     assert expires.one("span").attrs["class"] == "expired"
+
+
+def test_a_create_form_sent_twice_makes_one_token(signed_in: Visitor, server: Server) -> None:
+    """A reload of the page that showed the secret sends its form again: refused."""
+    page = signed_in.get("/tokens")
+    fields = {"expiration": "30"}
+    first = signed_in.page(signed_in.submit(page, "Create token", {"Name": "once"}, values=fields))
+    assert first.status == 201
+    count = len(token_rows(first))
+
+    again = signed_in.page(signed_in.submit(page, "Create token", {"Name": "once"}, values=fields))
+    assert again.status == 409
+    assert not again.doc.all(data_testid="new-token-secret")
+    assert "sent twice" in again.html
+    assert len(token_rows(again)) == count
+    # The form shown with the refusal is a fresh one: sending it makes the token.
+    fresh = signed_in.page(signed_in.submit(again, "Create token", values=fields))
+    assert fresh.status == 201
+    assert len(token_rows(fresh)) == count + 1
+
+
+def test_a_rotate_form_sent_twice_rotates_once(signed_in: Visitor, server: Server) -> None:
+    created = _create(signed_in, "rotate once")
+    token_id = token_rows(created)[0].attrs["data-token-id"]
+    page = signed_in.get("/tokens")
+    first = signed_in.page(signed_in.submit(page, "Rotate", within=row_of(page, token_id)))
+    secret = secret_on(first)
+
+    again = signed_in.submit(page, "Rotate", within=row_of(page, token_id))
+    assert again.status_code == 303
+    after = signed_in.follow(again)
+    assert "rotated or revoked already" in after.doc.one(role="status").text
+    assert not after.doc.all(data_testid="new-token-secret")
+    assert _user_of(server, secret).status_code == 200  # the first successor lives on
+    assert [r.one("th").text for r in token_rows(after)].count("rotate once") == 1

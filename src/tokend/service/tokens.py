@@ -7,7 +7,13 @@ from tokend.domain import ids
 from tokend.domain.accounts import Team
 from tokend.domain.audit import NOBODY, EventType, Requester
 from tokend.domain.digest import Digester
-from tokend.domain.errors import Forbidden, NotFound, UnknownToken, ValidationFailed
+from tokend.domain.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    UnknownToken,
+    ValidationFailed,
+)
 from tokend.domain.principal import Actor, Principal
 from tokend.domain.scopes import Scope
 from tokend.domain.secret import SecretFormat
@@ -58,6 +64,10 @@ class TeamRef:
 
     def __bool__(self) -> bool:
         return self.team_id is not None or self.slug is not None
+
+
+class FormAlreadyUsed(Conflict):
+    """A create form older than the user's newest token."""
 
 
 def _nobody_to_tell(_token_id: str) -> None:
@@ -121,10 +131,22 @@ class TokenService:
         project_id: str | None = None,
         team: TeamRef | None = None,
         requester: Requester = NOBODY,
+        unless_created_since: int | None = None,
     ) -> IssuedToken:
+        """``unless_created_since``: refuse (`FormAlreadyUsed`) if the user made a token
+        at or after this instant: a web form sent again (a reload of its answer) must
+        not make a second token."""
         principal.ensure_can_manage_tokens()
         with self.uow(write=True) as uow:
             self._ensure_actor_live(uow, principal)
+            if unless_created_since is not None:
+                # Locks the user's row: two sends of one form cannot both pass.
+                newest = uow.tokens.newest_created_at(principal.user.id)
+                if newest is not None and newest >= unless_created_since:
+                    raise FormAlreadyUsed(
+                        "A token was created since this form was shown (was it sent twice?): "
+                        "check the list, then create again if you need another."
+                    )
             team_id = None
             if team:
                 # The same statement whether the team is missing or foreign: a slug

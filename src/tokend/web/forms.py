@@ -38,6 +38,9 @@ class TokenForm:
     expiration: str = DEFAULT_EXPIRATION
     expires_on: str = ""
     scope: str = PERSONAL
+    # When the form was shown (ms): a send of it after the user's newest token was made
+    # is a resubmission (a reload of the page that showed the secret), refused.
+    shown_at: int | None = None
 
 
 def expiry(form: TokenForm, now_ms: int) -> int | None:

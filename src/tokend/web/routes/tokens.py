@@ -3,8 +3,9 @@ confirmation.
 
 The secret of a new or rotated token is rendered in the answer to that POST and
 nowhere else: not in a redirect, URL, session or log. The page is ``no-store``, so
-going back or reloading the list does not show it again (reloading the POST itself
-asks the browser to send the form again, which makes another token).
+going back or reloading the list does not show it again. Reloading the POST's answer
+sends the form again: the form says when it was shown, and a create form older than
+the user's newest token is refused, as a rotate of a token already rotated is.
 """
 
 from dataclasses import dataclass
@@ -15,10 +16,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from tokend.domain.accounts import Team
-from tokend.domain.errors import Forbidden, ValidationFailed
+from tokend.domain.errors import Forbidden, NotFound, ValidationFailed
 from tokend.domain.tokens import NAME_MAX_LENGTH, Token, validate_name
 from tokend.service.clock import system_clock
-from tokend.service.tokens import IssuedToken, TeamRef, TokenPage
+from tokend.service.tokens import FormAlreadyUsed, IssuedToken, TeamRef, TokenPage
 from tokend.web import forms
 from tokend.web.forms import FieldError, TokenForm
 from tokend.web.pages import WebRoute, cursor, posted_form, redirect, render, text
@@ -27,7 +28,10 @@ from tokend.web.sessions import SignedIn, Visit, requester, services_of
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 PAGE_SIZE = 20
-NOTICES = {"revoked": "The token was revoked. Programs using it can no longer sign in with it."}
+NOTICES = {
+    "revoked": "The token was revoked. Programs using it can no longer sign in with it.",
+    "gone": "That token was rotated or revoked already; its successor, if any, is listed.",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,7 @@ async def _page(
         "expirations": forms.EXPIRATIONS,
         "scopes": [(forms.PERSONAL, "Personal"), *((t.id, f"{t.name} ({t.slug})") for t in teams)],
         "now_ms": system_clock(),
+        "shown_at": system_clock(),
         "min_date": forms.min_date(system_clock()),
         "issued": issued,
         "rotated": rotated,
@@ -116,6 +121,7 @@ def _create(request: Request, visit: Visit, values: TokenForm) -> IssuedToken:
             expires_at=expires_at,
             team=TeamRef(team_id=team.id) if team else None,
             requester=requester(request),
+            unless_created_since=values.shown_at,
         )
     except Forbidden as exc:  # left the team since the page was shown
         raise FieldError("scope", str(exc)) from None
@@ -129,9 +135,13 @@ async def create_token(request: Request, visit: SignedIn) -> Response:
         expiration=text(form, "expiration", 10),
         expires_on=text(form, "expires_on", 20),
         scope=text(form, "scope", 100),
+        shown_at=cursor(text(form, "shown_at", 20)),
     )
     try:
         issued = await run_in_threadpool(_create, request, visit, values)
+    except FormAlreadyUsed as exc:
+        # Shown again with what was typed and a fresh shown_at: one more click makes it.
+        return await _page(request, visit, status=409, values=values, errors={"form": str(exc)})
     except FieldError as exc:
         return await _page(request, visit, status=400, values=values, errors={exc.field: str(exc)})
     except ValidationFailed as exc:
@@ -143,9 +153,14 @@ async def create_token(request: Request, visit: SignedIn) -> Response:
 async def rotate_token(request: Request, visit: SignedIn, token_id: str) -> Response:
     await posted_form(request, visit)
     services = services_of(request)
-    issued = await run_in_threadpool(
-        services.tokens.rotate, visit.person, token_id, requester(request)
-    )
+    try:
+        issued = await run_in_threadpool(
+            services.tokens.rotate, visit.person, token_id, requester(request)
+        )
+    except NotFound:
+        # Most often this very form sent again (a reload of the new secret's page): the
+        # token is rotated already, and its successor's secret was shown once.
+        return redirect("/tokens?notice=gone")
     return await _page(request, visit, issued=issued, rotated=True)
 
 
