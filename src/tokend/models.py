@@ -194,12 +194,12 @@ class DeleteTokenResponse(WireModel):
 
 
 _EVENT_TYPES = (
-    "What happened: "
+    "What happened, one of: "
     + ", ".join(f"`{event}`" for event in EventType)
-    + ". Tokens: token.*; sign-ins to the web pages and their sessions: auth.signed_in, "
-    "auth.sign_in_failed, auth.signed_out, auth.session_ended; auth.rate_limited: a "
-    "token refused because of its address; account.*: passwords and invitations; "
-    "device.*: a device login (tokend login --web) approved or denied by the person."
+    + ". `token.*`: a token made, revoked, rotated or reported leaked; `auth.*`: sign-ins "
+    "to the web pages and their sessions, and `auth.rate_limited`, a token refused because "
+    "of its address; `account.*`: passwords and invitations; `device.*`: a device login "
+    "(`tokend login --web`) approved or denied."
 )
 
 

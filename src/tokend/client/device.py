@@ -122,10 +122,14 @@ class DeviceLogin:
         person decides: returns the token, or raises `DeviceLoginDenied`,
         `DeviceLoginExpired` or another `ClientError`."""
         interval = float(codes.interval)
+        # The server's clock decides; this one ends the wait should its answers never
+        # say so (a server that keeps answering slow_down, a laptop that slept).
         deadline = self._clock() + codes.expires_in
         failures = 0
         while True:
             self._sleep(interval)
+            if self._clock() >= deadline:
+                raise DeviceLoginExpired("expired_token", "The code expired before approval.")
             try:
                 token = self.poll(codes)
             except DeviceLoginFailed as exc:
@@ -137,15 +141,12 @@ class DeviceLogin:
                 # A dropped connection or a restarting server: the codes outlive it.
                 transient = not isinstance(exc, APIError) or exc.status == 429 or exc.status >= 500
                 failures += 1
-                if not transient or failures >= MAX_FAILED_POLLS or self._clock() >= deadline:
+                if not transient or failures >= MAX_FAILED_POLLS:
                     raise
                 continue
             failures = 0
             if token is not None:
                 return token
-            if self._clock() >= deadline:
-                # The server says so too at its next answer; no need to ask it.
-                raise DeviceLoginExpired("expired_token", "The code expired before approval.")
 
     def _post(self, path: str, form: dict[str, str]) -> httpx.Response:
         try:

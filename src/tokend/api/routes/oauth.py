@@ -189,11 +189,7 @@ async def token(request: Request) -> JSONResponse:
             raise OAuthProblem(exc.code, str(exc)) from None
     except OAuthProblem as problem:
         return _oauth_error(problem.code, problem.description)
-    expires_at = issued.token.expires_at
-    body = DeviceTokenResponse(
-        access_token=issued.secret,
-        expires_in=None
-        if expires_at is None
-        else max(0, (expires_at - issued.token.created_at) // 1000),
-    )
+    made = issued.token
+    lifetime_s = None if made.expires_at is None else (made.expires_at - made.created_at) // 1000
+    body = DeviceTokenResponse(access_token=issued.secret, expires_in=lifetime_s)
     return JSONResponse(body.model_dump(), headers=NO_STORE)
