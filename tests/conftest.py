@@ -44,9 +44,10 @@ def server(
     services: Services, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     log = tmp_path_factory.mktemp("server") / "tokend.log"
-    # Every test shares this server and sends bad tokens from 127.0.0.1: the failure
-    # limit is tested on servers of its own (tests/api/test_rate_limit.py).
-    env = {"TOKEND_RATE_LIMIT_FAILURES": "1000000000"}
+    # Every test shares this server and sends bad tokens, and asks for device codes,
+    # from 127.0.0.1: those limits are tested on servers of their own
+    # (tests/api/test_rate_limit.py, tests/api/test_device_flow.py).
+    env = {"TOKEND_RATE_LIMIT_FAILURES": "1000000000", "TOKEND_DEVICE_CODES_PER_ADDRESS": "0"}
     with Server(database_url=database_url, log_path=log, env=env) as running:
         yield running
 

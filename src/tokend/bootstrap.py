@@ -129,7 +129,11 @@ def bootstrap(settings: Settings | None = None) -> Services:
         sessions=sessions,
         accounts=AccountService(uow=uow, digester=digester, passwords=passwords, sessions=sessions),
         devices=DeviceService(
-            uow=uow, digester=digester, tokens=tokens, address_limiter=rate_limiter
+            uow=uow,
+            digester=digester,
+            tokens=tokens,
+            address_limiter=rate_limiter,
+            max_pending_per_address=settings.device_codes_per_address,
         ),
     )
 

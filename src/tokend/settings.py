@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     session_max_age_s: int = Field(
         default=7 * 24 * 3600, ge=1, description="A browser session ends this long after sign-in."
     )
+    device_codes_per_address: int = Field(
+        default=20,
+        ge=0,
+        description="Device logins (RFC 8628) waiting for approval that one client address "
+        "may hold at once (0: no cap).",
+    )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
     rate_limit_failures: int = Field(
         default=30,

@@ -381,3 +381,21 @@ def test_user_code_case_and_hyphen_do_not_matter(
             grant = start(api)
             approve(services, person, typed(grant["user_code"]))
             assert poll(api, grant["device_code"]).status_code == 200
+
+
+def test_an_address_may_hold_only_so_many_waiting_codes(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Codes asked for in a loop: past TOKEND_DEVICE_CODES_PER_ADDRESS, 429 with OAuth's
+    slow_down and when to retry; nothing more is stored."""
+    log = tmp_path_factory.mktemp("device-cap") / "tokend.log"
+    env = {"TOKEND_DEVICE_CODES_PER_ADDRESS": "3"}
+    with Server(database_url=database_url, log_path=log, env=env) as capped, capped.client() as api:
+        for _ in range(3):
+            start(api)
+        refused = api.post("/v1/oauth/device/code", data={"client_id": CLIENT})
+        assert refused.status_code == 429
+        assert refused.json()["error"] == "slow_down"
+        assert "Too many device logins" in refused.json()["error_description"]
+        assert 0 < int(refused.headers["retry-after"]) <= 600
+        assert refused.headers["cache-control"] == "no-store"

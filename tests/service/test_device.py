@@ -12,11 +12,18 @@ from tokend.domain.audit import EventType, Requester
 from tokend.domain.device import (
     INTERVAL_S,
     LIFETIME_MS,
+    MAX_PENDING_PER_ADDRESS,
     USER_CODE_ALPHABET,
     DeviceStatus,
     format_user_code,
 )
-from tokend.domain.errors import DeviceFlowError, NotFound, RateLimited, ValidationFailed
+from tokend.domain.errors import (
+    DeviceFlowError,
+    NotFound,
+    RateLimited,
+    TooManyDeviceCodes,
+    ValidationFailed,
+)
 from tokend.domain.principal import Person
 from tokend.service.device import KEEP_EXPIRED_MS, DeviceGrant
 from tokend.service.tokens import IssuedToken
@@ -224,3 +231,18 @@ def test_concurrent_polls_hand_the_token_out_once(
     assert sorted(o for o in outcomes if isinstance(o, str)) == ["invalid_grant"] * 7
     names = [t.name for t in first.services.tokens.list(person, limit=100).tokens]
     assert names.count(name) == 1
+
+
+def test_an_address_holds_a_bounded_number_of_live_codes(people: People) -> None:
+    """A script asking for codes in a loop cannot fill the table: past the cap its
+    address is told when the first of its codes ends; other addresses are unaffected."""
+    noisy = Requester(ip="198.51.100.7")
+    for _ in range(MAX_PENDING_PER_ADDRESS):
+        people.devices.start(CLIENT, requester=noisy)
+    with pytest.raises(TooManyDeviceCodes) as refused:
+        people.devices.start(CLIENT, requester=noisy)
+    assert refused.value.retry_after_s == LIFETIME_MS // 1000
+    people.devices.start(CLIENT, requester=Requester(ip="198.51.100.8"))
+
+    people.clock.advance(LIFETIME_MS)  # the first ones expire: room again
+    people.devices.start(CLIENT, requester=noisy)

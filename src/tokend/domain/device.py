@@ -14,6 +14,9 @@ INTERVAL_S = 5
 SLOW_DOWN_STEP_S = 5  # RFC 8628 §3.5: each slow_down adds 5 s to the interval
 CLIENT_ID_MAX_LENGTH = 100
 SCOPE_MAX_LENGTH = 200
+# Live codes one address may hold at once: enough for a room of devices, while a
+# script asking for codes in a loop cannot fill the table.
+MAX_PENDING_PER_ADDRESS = 20
 
 
 class DeviceStatus(StrEnum):
@@ -37,6 +40,7 @@ class DeviceAuthorization:
     polled_at: int | None
     status: DeviceStatus
     user_id: str | None = None  # who approved or denied
+    ip: str | None = None  # the device's address, which the per-address cap counts
 
     def is_expired(self, now: int) -> bool:
         return now >= self.expires_at

@@ -100,6 +100,18 @@ class SessionEnded(TokendError):
     """The browser's session is unknown, expired or signed out."""
 
 
+class TooManyDeviceCodes(TokendError):
+    """An address holds as many live device codes as it may; one expires within
+    ``retry_after_s``."""
+
+    def __init__(self, *, retry_after_s: int) -> None:
+        super().__init__(
+            "Too many device logins are waiting from this address. Finish or abandon "
+            f"one, or retry in {retry_after_s} seconds."
+        )
+        self.retry_after_s = retry_after_s
+
+
 class DeviceFlowError(TokendError):
     """An RFC 8628 §3.5 answer to a device polling for its token; ``code`` is the
     OAuth error code (authorization_pending, slow_down, access_denied, expired_token,

@@ -9,6 +9,7 @@ from tokend.domain.device import (
     CLIENT_ID_MAX_LENGTH,
     INTERVAL_S,
     LIFETIME_MS,
+    MAX_PENDING_PER_ADDRESS,
     SCOPE_MAX_LENGTH,
     SLOW_DOWN_STEP_S,
     DeviceAuthorization,
@@ -17,7 +18,12 @@ from tokend.domain.device import (
     normalize_user_code,
 )
 from tokend.domain.digest import Digester
-from tokend.domain.errors import DeviceFlowError, NotFound, ValidationFailed
+from tokend.domain.errors import (
+    DeviceFlowError,
+    NotFound,
+    TooManyDeviceCodes,
+    ValidationFailed,
+)
 from tokend.domain.principal import Person
 from tokend.domain.scopes import Scope
 from tokend.domain.text import has_control_characters
@@ -53,10 +59,18 @@ class DeviceService:
     tokens: TokenService
     address_limiter: RateLimiter
     clock: Clock = system_clock
+    max_pending_per_address: int = MAX_PENDING_PER_ADDRESS  # 0: no cap
 
     def start(
-        self, client_id: str, *, scope: str | None = None, name: str | None = None
+        self,
+        client_id: str,
+        *,
+        scope: str | None = None,
+        name: str | None = None,
+        requester: Requester = NOBODY,
     ) -> DeviceGrant:
+        """New codes; raises `TooManyDeviceCodes` when the device's address holds
+        `max_pending_per_address` live ones already."""
         client_id = _text("client_id", client_id, CLIENT_ID_MAX_LENGTH, required=True)
         scope = _text("scope", scope, SCOPE_MAX_LENGTH) or None
         name = validate_name(name) if name else DEFAULT_NAME
@@ -64,6 +78,11 @@ class DeviceService:
         device_code = ids.random_base62(40)
         with self.uow(write=True) as uow:
             uow.devices.prune(now - KEEP_EXPIRED_MS)
+            cap = self.max_pending_per_address
+            waiting = uow.devices.pending_from(requester.ip, now) if cap else []
+            if cap and len(waiting) >= cap:
+                first_end = min(waiting)
+                raise TooManyDeviceCodes(retry_after_s=max(1, -(-(first_end - now) // 1000)))
             for _ in range(5):
                 # A live code drawn twice (1 in 25 billion per pair) draws again.
                 user_code = new_user_code()
@@ -82,6 +101,7 @@ class DeviceService:
                     interval_s=INTERVAL_S,
                     polled_at=None,
                     status=DeviceStatus.PENDING,
+                    ip=requester.ip,
                 )
             )
             uow.commit()

@@ -160,6 +160,10 @@ class DeviceRepository(Protocol):
 
     def prune(self, expired_before: int) -> None: ...
 
+    def pending_from(self, ip: str | None, now: int) -> list[int]:
+        """When each live pending code of this address expires."""
+        ...
+
 
 class SignInFailures(Protocol):
     """Failed sign-ins per account (or per unknown name), in the database, so every

@@ -129,6 +129,7 @@ class SqlDeviceRepository:
                 polled_at=device.polled_at,
                 status=device.status.value,
                 user_id=device.user_id,
+                ip=device.ip,
             )
         )
 
@@ -167,6 +168,15 @@ class SqlDeviceRepository:
             .values(**values)
         )
         return result.rowcount > 0
+
+    def pending_from(self, ip: str | None, now: int) -> list[int]:
+        table = device_authorizations
+        query = select(table.c.expires_at).where(
+            table.c.ip.is_(None) if ip is None else table.c.ip == ip,
+            table.c.status == DeviceStatus.PENDING.value,
+            table.c.expires_at > now,
+        )
+        return [int(value) for value in self._conn.execute(query).scalars()]
 
     def prune(self, expired_before: int) -> None:
         self._conn.execute(

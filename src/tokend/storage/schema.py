@@ -150,6 +150,7 @@ device_authorizations = Table(
     Column("polled_at", BigInteger),
     Column("status", String(16), nullable=False),
     Column("user_id", String(40), ForeignKey("users.id")),
+    Column("ip", String(64)),
 )
 
 # Failed sign-ins per account (or per unknown name) in fixed windows, shared by nodes.

@@ -12,6 +12,7 @@ get wrong (JSON instead of a form, a missing or repeated field, bytes that are n
 UTF-8) is an OAuth ``invalid_request`` naming what to fix, never a 422.
 """
 
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -23,7 +24,7 @@ from tokend.api.dependencies import get_requester
 from tokend.api.routes.responses import errors
 from tokend.bootstrap import Services
 from tokend.domain.device import format_user_code
-from tokend.domain.errors import DeviceFlowError, ValidationFailed
+from tokend.domain.errors import DeviceFlowError, TooManyDeviceCodes, ValidationFailed
 from tokend.models import (
     DEVICE_CODE_GRANT,
     DeviceCodeRequest,
@@ -51,9 +52,11 @@ class OAuthProblem(Exception):
         self.description = description
 
 
-def _oauth_error(code: str, description: str) -> JSONResponse:
+def _oauth_error(
+    code: str, description: str, *, status: int = 400, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body = OAuthError.model_validate({"error": code, "error_description": description})
-    return JSONResponse(body.model_dump(), status_code=400, headers=NO_STORE)
+    return JSONResponse(body.model_dump(), status_code=status, headers=NO_STORE | (headers or {}))
 
 
 def _form_body(model: type[Any]) -> dict[str, Any]:
@@ -71,6 +74,16 @@ def _responses() -> dict[int | str, dict[str, Any]]:
     documented[400] = {
         "model": OAuthError,
         "description": "RFC 6749 §5.2 / RFC 8628 §3.5: `error` says what to do.",
+    }
+    return documented
+
+
+def _device_code_responses() -> dict[int | str, dict[str, Any]]:
+    documented = _responses()
+    documented[429] = {
+        "model": OAuthError,
+        "description": "`slow_down`: this address holds as many live device codes as it may; "
+        "`Retry-After` says when one expires.",
     }
     return documented
 
@@ -122,7 +135,7 @@ def _required(form: dict[str, str], name: str) -> str:
 @router.post(
     DEVICE_CODE_PATH,
     response_model=DeviceCodeResponse,
-    responses=_responses(),
+    responses=_device_code_responses(),
     summary="Start a device login (RFC 8628 §3.1)",
     description="No bearer token. Answers a `device_code` to poll `/v1/oauth/token` "
     "with, and a `user_code` the person enters at `verification_uri` (the `/device` "
@@ -137,12 +150,22 @@ async def device_code(request: Request) -> JSONResponse:
         client_id = _required(form, "client_id")
         try:
             grant = await run_in_threadpool(
-                services.devices.start, client_id, scope=form.get("scope"), name=form.get("name")
+                partial(
+                    services.devices.start,
+                    client_id,
+                    scope=form.get("scope"),
+                    name=form.get("name"),
+                    requester=await get_requester(request),
+                )
             )
         except ValidationFailed as exc:
             raise OAuthProblem("invalid_request", str(exc)) from None
     except OAuthProblem as problem:
         return _oauth_error(problem.code, problem.description)
+    except TooManyDeviceCodes as exc:
+        # OAuth has no error of its own for this; slow_down says what to do.
+        retry = {"Retry-After": str(exc.retry_after_s)}
+        return _oauth_error("slow_down", str(exc), status=429, headers=retry)
     user_code = format_user_code(grant.user_code)
     verification_uri = f"{services.settings.base_url}/device"
     body = DeviceCodeResponse(

@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("polled_at", sa.BigInteger(), nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("user_id", sa.String(40), nullable=True),
+        sa.Column("ip", sa.String(64), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name="fk_device_authorizations_user_id_users"
         ),
