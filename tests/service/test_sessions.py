@@ -324,3 +324,21 @@ def test_the_longest_and_unicode_passwords(people: People) -> None:
     for password in ("p" * 256, "pässwörd · ünïcödé 🔑", "ten chars!"):
         people.accounts.set_password("alice", password)
         assert people.sessions.sign_in("alice", password, address())
+
+
+def test_guessing_the_current_password_counts_as_failed_sign_ins(people: People) -> None:
+    """A stolen session cannot guess the password through the change form any faster
+    than through the sign-in form: the same count, the same lock."""
+    people.user("alice")
+    here = people.sessions.sign_in("alice", PASSWORD, address())
+    for _ in range(ACCOUNT_FAILURE_LIMIT):
+        with pytest.raises(WrongPassword, match="not correct"):
+            people.accounts.change_password(
+                here.person, "a wrong guess", "a new passphrase", address()
+            )
+    with pytest.raises(WrongPassword, match="Too many failed sign-ins"):
+        people.accounts.change_password(here.person, PASSWORD, "a new passphrase", address())
+    with pytest.raises(SignInLocked):
+        people.sessions.sign_in("alice", PASSWORD, address())
+    people.clock.advance(ACCOUNT_FAILURE_WINDOW_MS)
+    people.accounts.change_password(here.person, PASSWORD, "a new passphrase", address())

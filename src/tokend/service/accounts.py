@@ -7,7 +7,7 @@ from tokend.domain import ids
 from tokend.domain.accounts import Team, User
 from tokend.domain.audit import NOBODY, EventType, Requester
 from tokend.domain.digest import Digester
-from tokend.domain.errors import NotFound, ValidationFailed
+from tokend.domain.errors import NotFound, SignInFailed, SignInLocked, ValidationFailed
 from tokend.domain.invites import LIFETIME_MS, Invite
 from tokend.domain.passwords import validate_password
 from tokend.domain.principal import Person
@@ -112,10 +112,12 @@ class AccountService:
     ) -> None:
         """Change the person's password and end every other session of theirs."""
         user = person.user
-        with self.uow() as uow:
-            old_hash = uow.accounts.password_hash(user.id)
-        if not self.passwords.verify(old_hash, current):
-            raise WrongPassword("The current password is not correct.")
+        try:
+            self.sessions.confirm_password(user, current, requester)
+        except SignInFailed:
+            raise WrongPassword("The current password is not correct.") from None
+        except SignInLocked as locked:
+            raise WrongPassword(str(locked)) from None
         new_hash = self.passwords.hash(validate_password(new, user))
         with self.uow(write=True) as uow:
             uow.accounts.set_password_hash(user.id, new_hash)

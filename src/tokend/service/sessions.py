@@ -85,6 +85,22 @@ class SessionService:
             uow.commit()
         return signed_in
 
+    def confirm_password(self, user: User, password: str, requester: Requester = NOBODY) -> None:
+        """Check a signed-in person's password again (to change it), under the same
+        limits as a sign-in: a wrong one counts against the account and the address,
+        so a stolen session cannot guess it any faster. Raises `SignInFailed`,
+        `SignInLocked` or `RateLimited`."""
+        address = requester.ip or ""
+        if self.address_limiter.enabled:
+            self.address_limiter.check(address)
+        key = _failure_key(user, user.username)
+        with self.uow() as uow:
+            self._ensure_not_locked(uow, key)
+            password_hash = uow.accounts.password_hash(user.id)
+        if not self.passwords.verify(password_hash, password):
+            self._failed(key, user, requester)
+            raise SignInFailed()
+
     def start(self, uow: UnitOfWork, user: User, requester: Requester) -> SignedIn:
         """A new session for ``user``, in the caller's transaction (sign-in, invite)."""
         now = self.clock()
