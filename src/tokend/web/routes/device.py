@@ -6,11 +6,13 @@ sees what is asked, and answers "Approve" or "Deny". Every wrong code counts aga
 the address (`DeviceService.pending`), so codes cannot be guessed quickly.
 """
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from tokend.domain.device import format_user_code, normalize_user_code
+from tokend.domain.device import DeviceAuthorization, format_user_code, normalize_user_code
 from tokend.domain.errors import NotFound, RateLimited
 from tokend.web.pages import WebRoute, posted_form, render, text
 from tokend.web.sessions import SignedIn, Visit, requester, services_of
@@ -33,20 +35,32 @@ def _code_page(
     )
 
 
-@router.get("/device")
-async def device(request: Request, visit: SignedIn) -> Response:
-    code = request.query_params.get("user_code", "")[:CODE_MAX_LENGTH]
-    if not code.strip():
-        return _code_page(request, visit)
-    services = services_of(request)
+async def _with_code(
+    request: Request, visit: Visit, code: str, call: Callable[[], DeviceAuthorization]
+) -> DeviceAuthorization | Response:
+    """What ``call`` finds for the typed code, or the code page again saying why not
+    (a wrong code, or too many of them from this address)."""
     try:
-        pending = await run_in_threadpool(services.devices.pending, code, requester(request))
+        return await run_in_threadpool(call)
     except NotFound as exc:
         return _code_page(request, visit, status=400, code=code, error=str(exc))
     except RateLimited as exc:
         response = _code_page(request, visit, status=429, code=code, error=str(exc))
         response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
+
+
+@router.get("/device")
+async def device(request: Request, visit: SignedIn) -> Response:
+    code = request.query_params.get("user_code", "")[:CODE_MAX_LENGTH]
+    if not code.strip():
+        return _code_page(request, visit)
+    devices = services_of(request).devices
+    pending = await _with_code(
+        request, visit, code, lambda: devices.pending(code, requester(request))
+    )
+    if isinstance(pending, Response):
+        return pending
     normalized = normalize_user_code(code) or ""
     return render(
         request,
@@ -63,17 +77,13 @@ async def decide(request: Request, visit: SignedIn) -> Response:
     form = await posted_form(request, visit)
     code = text(form, "user_code", CODE_MAX_LENGTH)
     approve = text(form, "decision", 10) == "approve"
-    services = services_of(request)
-    try:
-        device = await run_in_threadpool(
-            lambda: services.devices.decide(
-                visit.person, code, approve=approve, requester=requester(request)
-            )
-        )
-    except NotFound as exc:
-        return _code_page(request, visit, status=400, code=code, error=str(exc))
-    except RateLimited as exc:
-        response = _code_page(request, visit, status=429, code=code, error=str(exc))
-        response.headers["Retry-After"] = str(exc.retry_after_s)
-        return response
+    devices = services_of(request).devices
+    device = await _with_code(
+        request,
+        visit,
+        code,
+        lambda: devices.decide(visit.person, code, approve=approve, requester=requester(request)),
+    )
+    if isinstance(device, Response):
+        return device
     return render(request, "device/done.html", visit=visit, device=device, approved=approve)
