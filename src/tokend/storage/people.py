@@ -1,6 +1,7 @@
 """Repositories of what people need to sign in: sessions, invites, device
 authorizations and the sign-in failure counts."""
 
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import Connection, case, delete, insert, select, update
@@ -86,16 +87,7 @@ class SqlInviteRepository:
         self._conn = conn
 
     def add(self, invite: Invite) -> None:
-        self._conn.execute(
-            insert(invites).values(
-                id=invite.id,
-                digest=invite.digest,
-                user_id=invite.user_id,
-                created_at=invite.created_at,
-                expires_at=invite.expires_at,
-                used_at=invite.used_at,
-            )
-        )
+        self._conn.execute(insert(invites).values(**asdict(invite)))
 
     def get_by_digest(self, digest: bytes) -> Invite | None:
         row = self._conn.execute(select(invites).where(invites.c.digest == digest)).first()
@@ -115,23 +107,8 @@ class SqlDeviceRepository:
         self._conn = conn
 
     def add(self, device: DeviceAuthorization) -> None:
-        self._conn.execute(
-            insert(device_authorizations).values(
-                id=device.id,
-                device_code_digest=device.device_code_digest,
-                user_code_digest=device.user_code_digest,
-                client_id=device.client_id,
-                scope=device.scope,
-                name=device.name,
-                created_at=device.created_at,
-                expires_at=device.expires_at,
-                interval_s=device.interval_s,
-                polled_at=device.polled_at,
-                status=device.status.value,
-                user_id=device.user_id,
-                ip=device.ip,
-            )
-        )
+        values = {**asdict(device), "status": device.status.value}
+        self._conn.execute(insert(device_authorizations).values(**values))
 
     def by_device_code(self, digest: bytes) -> DeviceAuthorization | None:
         return self._one(device_authorizations.c.device_code_digest == digest)
