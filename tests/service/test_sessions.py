@@ -2,6 +2,7 @@
 failures are limited (per address, per account, across nodes), how sessions end."""
 
 import statistics
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -342,3 +343,39 @@ def test_guessing_the_current_password_counts_as_failed_sign_ins(people: People)
         people.sessions.sign_in("alice", PASSWORD, address())
     people.clock.advance(ACCOUNT_FAILURE_WINDOW_MS)
     people.accounts.change_password(here.person, PASSWORD, "a new passphrase", address())
+
+
+def test_concurrent_guesses_never_pass_the_limit(people: People) -> None:
+    """Twenty wrong passwords at once (threads, as several nodes would send them): each
+    is counted before it is checked, so exactly the limit reach the password check."""
+    people.user("alice")
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def guess() -> None:
+        try:
+            people.sessions.sign_in("alice", "a wrong guess", address())
+        except (SignInFailed, SignInLocked) as error:
+            with lock:
+                outcomes.append(type(error).__name__)
+
+    threads = [threading.Thread(target=guess) for _ in range(2 * ACCOUNT_FAILURE_LIMIT)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("SignInFailed") == ACCOUNT_FAILURE_LIMIT
+    assert outcomes.count("SignInLocked") == ACCOUNT_FAILURE_LIMIT
+
+
+def test_a_right_password_takes_back_its_count(people: People) -> None:
+    people.user("alice")
+    for _ in range(ACCOUNT_FAILURE_LIMIT - 1):
+        with pytest.raises(SignInFailed):
+            people.sessions.sign_in("alice", "a wrong guess", address())
+    for _ in range(3):  # each counted while checked, then refunded
+        people.sessions.sign_in("alice", PASSWORD, address())
+    with pytest.raises(SignInFailed):  # the tenth failure, not a lock
+        people.sessions.sign_in("alice", "a wrong guess", address())
+    with pytest.raises(SignInLocked):
+        people.sessions.sign_in("alice", PASSWORD, address())

@@ -169,11 +169,12 @@ class SignInFailures(Protocol):
     """Failed sign-ins per account (or per unknown name), in the database, so every
     node sees the same count."""
 
-    def current(self, key: str, now: int) -> FailureCount | None:
-        """The window open at ``now``, if any."""
-        ...
-
     def add(self, key: str, now: int, window_ms: int) -> FailureCount: ...
+
+    def refund(self, key: str, now: int) -> None:
+        """Take back one failure of the window open at ``now`` (an attempt counted
+        before it was checked, which succeeded); a window left with none is dropped."""
+        ...
 
 
 class UnitOfWork(Protocol):

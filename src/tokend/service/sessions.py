@@ -66,15 +66,16 @@ class SessionService:
             if user is not None and user.is_service:
                 user = None  # a service account has no password to sign in with
             key = _failure_key(user, login)
-            self._ensure_not_locked(uow, key)
             password_hash = uow.accounts.password_hash(user.id) if user else None
+        self._count_attempt(key)
         # Outside any transaction: argon2 takes a tenth of a second on purpose.
         if user is None or not self.passwords.verify(password_hash, password):
             if user is None:
                 self.passwords.verify(None, password)  # the same work as a wrong password
-            self._failed(key, user, requester)
+            self._failed(user, requester)
             raise SignInFailed()
         assert password_hash is not None
+        self._refund_attempt(key)
         rehash = None
         if self.passwords.needs_rehash(password_hash):
             rehash = self.passwords.hash(password)
@@ -95,11 +96,12 @@ class SessionService:
             self.address_limiter.check(address)
         key = _failure_key(user, user.username)
         with self.uow() as uow:
-            self._ensure_not_locked(uow, key)
             password_hash = uow.accounts.password_hash(user.id)
+        self._count_attempt(key)
         if not self.passwords.verify(password_hash, password):
-            self._failed(key, user, requester)
+            self._failed(user, requester)
             raise SignInFailed()
+        self._refund_attempt(key)
 
     def start(self, uow: UnitOfWork, user: User, requester: Requester) -> SignedIn:
         """A new session for ``user``, in the caller's transaction (sign-in, invite)."""
@@ -161,16 +163,25 @@ class SessionService:
             self._record(uow, EventType.SESSION_ENDED, person.user.id, requester)
             uow.commit()
 
-    def _ensure_not_locked(self, uow: UnitOfWork, key: str) -> None:
-        now = self.clock()
-        count = uow.sign_in_failures.current(key, now)
-        if count is not None and count.failures >= ACCOUNT_FAILURE_LIMIT:
-            raise SignInLocked(retry_after_s=max(1, -(-(count.window_ends - now) // 1000)))
-
-    def _failed(self, key: str, user: User | None, requester: Requester) -> None:
+    def _count_attempt(self, key: str) -> None:
+        """Count the attempt as a failure before the password is checked, refunded if
+        it is right: concurrent guesses (many threads, many nodes) are each counted in
+        one atomic upsert before any is checked, so no more than the limit ever reach
+        argon2 in a window. Raises `SignInLocked` past the limit."""
         now = self.clock()
         with self.uow(write=True) as uow:
-            uow.sign_in_failures.add(key, now, ACCOUNT_FAILURE_WINDOW_MS)
+            count = uow.sign_in_failures.add(key, now, ACCOUNT_FAILURE_WINDOW_MS)
+            uow.commit()
+        if count.failures > ACCOUNT_FAILURE_LIMIT:
+            raise SignInLocked(retry_after_s=max(1, -(-(count.window_ends - now) // 1000)))
+
+    def _refund_attempt(self, key: str) -> None:
+        with self.uow(write=True) as uow:
+            uow.sign_in_failures.refund(key, self.clock())
+            uow.commit()
+
+    def _failed(self, user: User | None, requester: Requester) -> None:
+        with self.uow(write=True) as uow:
             self._record(uow, EventType.SIGN_IN_FAILED, user.id if user else None, requester)
             uow.commit()
         if self.address_limiter.enabled:

@@ -165,13 +165,14 @@ class SqlSignInFailures:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def current(self, key: str, now: int) -> FailureCount | None:
-        row = self._conn.execute(
-            select(sign_in_failures.c.failures, sign_in_failures.c.window_ends).where(
-                sign_in_failures.c.key == key, sign_in_failures.c.window_ends > now
-            )
-        ).first()
-        return FailureCount(int(row[0]), int(row[1])) if row else None
+    def refund(self, key: str, now: int) -> None:
+        table = sign_in_failures
+        self._conn.execute(
+            update(table)
+            .where(table.c.key == key, table.c.window_ends > now, table.c.failures > 0)
+            .values(failures=table.c.failures - 1)
+        )
+        self._conn.execute(delete(table).where(table.c.key == key, table.c.failures <= 0))
 
     def add(self, key: str, now: int, window_ms: int) -> FailureCount:
         # One atomic upsert: concurrent failures on several nodes are all counted. A
