@@ -57,25 +57,16 @@ class SessionService:
 
     def sign_in(self, login: str, password: str, requester: Requester = NOBODY) -> SignedIn:
         """Raises `SignInFailed`, `SignInLocked`, or `RateLimited` (the address)."""
-        address = requester.ip or ""
-        if self.address_limiter.enabled:
-            self.address_limiter.check(address)
         login = login.strip()[:LOGIN_MAX_LENGTH]
         with self.uow() as uow:
             user = uow.accounts.find_by_login(login) if login else None
             if user is not None and user.is_service:
                 user = None  # a service account has no password to sign in with
-            key = _failure_key(user, login)
             password_hash = uow.accounts.password_hash(user.id) if user else None
-        self._count_attempt(key)
-        # Outside any transaction: argon2 takes a tenth of a second on purpose.
-        if user is None or not self.passwords.verify(password_hash, password):
-            if user is None:
-                self.passwords.verify(None, password)  # the same work as a wrong password
-            self._failed(user, requester)
-            raise SignInFailed()
+        self._check(user, login, password_hash, password, requester)
+        # _check passed: the user exists and has a password.
+        assert user is not None
         assert password_hash is not None
-        self._refund_attempt(key)
         rehash = None
         if self.passwords.needs_rehash(password_hash):
             rehash = self.passwords.hash(password)
@@ -91,17 +82,9 @@ class SessionService:
         limits as a sign-in: a wrong one counts against the account and the address,
         so a stolen session cannot guess it any faster. Raises `SignInFailed`,
         `SignInLocked` or `RateLimited`."""
-        address = requester.ip or ""
-        if self.address_limiter.enabled:
-            self.address_limiter.check(address)
-        key = _failure_key(user, user.username)
         with self.uow() as uow:
             password_hash = uow.accounts.password_hash(user.id)
-        self._count_attempt(key)
-        if not self.passwords.verify(password_hash, password):
-            self._failed(user, requester)
-            raise SignInFailed()
-        self._refund_attempt(key)
+        self._check(user, user.username, password_hash, password, requester)
 
     def start(self, uow: UnitOfWork, user: User, requester: Requester) -> SignedIn:
         """A new session for ``user``, in the caller's transaction (sign-in, invite)."""
@@ -162,6 +145,29 @@ class SessionService:
                 raise NotFound("No such session.")
             self._record(uow, EventType.SESSION_ENDED, person.user.id, requester)
             uow.commit()
+
+    def _check(
+        self,
+        user: User | None,
+        login: str,
+        password_hash: str | None,
+        password: str,
+        requester: Requester,
+    ) -> None:
+        """The password check of a sign-in or a password change, within the address's
+        and the account's limits; ``user`` None (an unknown name) always fails, after
+        the same argon2 work as a wrong password. Raises `SignInFailed`,
+        `SignInLocked` or `RateLimited`."""
+        if self.address_limiter.enabled:
+            self.address_limiter.check(requester.ip or "")
+        key = _failure_key(user, login)
+        self._count_attempt(key)
+        # Outside any transaction: argon2 takes a tenth of a second on purpose. With no
+        # hash (no such user, or no password set) it checks against a dummy one.
+        if not self.passwords.verify(password_hash, password) or user is None:
+            self._failed(user, requester)
+            raise SignInFailed()
+        self._refund_attempt(key)
 
     def _count_attempt(self, key: str) -> None:
         """Count the attempt as a failure before the password is checked, refunded if
