@@ -11,7 +11,7 @@ from tokend.domain.errors import NotFound, SignInFailed, SignInLocked, Validatio
 from tokend.domain.invites import LIFETIME_MS, Invite
 from tokend.domain.passwords import validate_password
 from tokend.domain.principal import Person
-from tokend.service.audit import record
+from tokend.service.audit import record_account
 from tokend.service.clock import Clock, system_clock
 from tokend.service.passwords import PasswordHasher
 from tokend.service.ports import UnitOfWork, UnitOfWorkFactory
@@ -144,10 +144,7 @@ class AccountService:
     def _record(
         self, uow: UnitOfWork, event: EventType, user_id: str, requester: Requester
     ) -> None:
-        record(
-            uow, event, now=self.clock(), token=None, actor=None, requester=requester,
-            user_id=user_id,
-        )  # fmt: skip
+        record_account(uow, event, now=self.clock(), user_id=user_id, requester=requester)
 
 
 def _person_named(uow: UnitOfWork, username: str) -> User:

@@ -51,6 +51,14 @@ def record(
     )
 
 
+def record_account(
+    uow: UnitOfWork, type: EventType, *, now: int, user_id: str | None, requester: Requester
+) -> AuditEvent:
+    """An event about an account (a sign-in, a password change), in its user's log;
+    ``user_id`` None for a failed sign-in of an unknown name (kept for operators)."""
+    return record(uow, type, now=now, token=None, actor=None, requester=requester, user_id=user_id)
+
+
 @dataclass(frozen=True, slots=True)
 class AuditService:
     uow: UnitOfWorkFactory

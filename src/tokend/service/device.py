@@ -28,8 +28,8 @@ from tokend.domain.principal import Person
 from tokend.domain.scopes import Scope
 from tokend.domain.text import has_control_characters
 from tokend.domain.tokens import Origin, validate_name
-from tokend.service.audit import record
-from tokend.service.clock import Clock, system_clock
+from tokend.service.audit import record, record_account
+from tokend.service.clock import Clock, seconds_until, system_clock
 from tokend.service.ports import UnitOfWork, UnitOfWorkFactory
 from tokend.service.rate_limit import RateLimiter
 from tokend.service.tokens import IssuedToken, TokenService
@@ -81,8 +81,7 @@ class DeviceService:
             cap = self.max_pending_per_address
             waiting = uow.devices.pending_from(requester.ip, now) if cap else []
             if cap and len(waiting) >= cap:
-                first_end = min(waiting)
-                raise TooManyDeviceCodes(retry_after_s=max(1, -(-(first_end - now) // 1000)))
+                raise TooManyDeviceCodes(retry_after_s=seconds_until(min(waiting), now))
             for _ in range(5):
                 # A live code drawn twice (1 in 25 billion per pair) draws again.
                 user_code = new_user_code()
@@ -190,12 +189,10 @@ class DeviceService:
         with self.uow(write=True) as uow:
             if not uow.devices.decide(device.id, status, person.user.id, was=DeviceStatus.PENDING):
                 raise NotFound("That code is not valid: check it, or start again on the device.")
-            record(
-                uow,
-                EventType.DEVICE_APPROVED if approve else EventType.DEVICE_DENIED,
-                now=self.clock(), token=None, actor=None, requester=requester,
-                user_id=person.user.id,
-            )  # fmt: skip
+            event = EventType.DEVICE_APPROVED if approve else EventType.DEVICE_DENIED
+            record_account(
+                uow, event, now=self.clock(), user_id=person.user.id, requester=requester
+            )
             uow.commit()
         return device
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 
 from tokend.domain.errors import RateLimited
-from tokend.service.clock import Clock, system_clock
+from tokend.service.clock import Clock, seconds_until, system_clock
 from tokend.service.ports import FailureCounter
 
 
@@ -85,6 +85,6 @@ class RateLimiter:
             return newly
 
     def _limited(self, until: int, now: int) -> RateLimited:
-        # Rounded up: a client that waits Retry-After seconds finds the window over.
-        retry_after_s = max(1, -(-(until - now) // 1000))
-        return RateLimited(limit=self.limit, reset_ms=until, retry_after_s=retry_after_s)
+        return RateLimited(
+            limit=self.limit, reset_ms=until, retry_after_s=seconds_until(until, now)
+        )

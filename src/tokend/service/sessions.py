@@ -17,8 +17,8 @@ from tokend.domain.digest import Digester
 from tokend.domain.errors import NotFound, SessionEnded, SignInFailed, SignInLocked
 from tokend.domain.principal import Person
 from tokend.domain.sessions import Session, new_secret
-from tokend.service.audit import record
-from tokend.service.clock import Clock, system_clock
+from tokend.service.audit import record_account
+from tokend.service.clock import Clock, seconds_until, system_clock
 from tokend.service.passwords import PasswordHasher
 from tokend.service.ports import UnitOfWork, UnitOfWorkFactory
 from tokend.service.rate_limit import RateLimiter
@@ -101,10 +101,7 @@ class SessionService:
             requester=requester,
         )
         uow.sessions.add(session)
-        record(
-            uow, EventType.SIGNED_IN, now=now, token=None, actor=None, requester=requester,
-            user_id=user.id,
-        )  # fmt: skip
+        record_account(uow, EventType.SIGNED_IN, now=now, user_id=user.id, requester=requester)
         return SignedIn(Person(user, session.id), session, secret)
 
     def resolve(self, secret: str | None) -> tuple[Person, Session]:
@@ -179,7 +176,7 @@ class SessionService:
             count = uow.sign_in_failures.add(key, now, ACCOUNT_FAILURE_WINDOW_MS)
             uow.commit()
         if count.failures > ACCOUNT_FAILURE_LIMIT:
-            raise SignInLocked(retry_after_s=max(1, -(-(count.window_ends - now) // 1000)))
+            raise SignInLocked(retry_after_s=seconds_until(count.window_ends, now))
 
     def _refund_attempt(self, key: str) -> None:
         with self.uow(write=True) as uow:
@@ -196,10 +193,7 @@ class SessionService:
     def _record(
         self, uow: UnitOfWork, event: EventType, user_id: str | None, requester: Requester
     ) -> None:
-        record(
-            uow, event, now=self.clock(), token=None, actor=None, requester=requester,
-            user_id=user_id,
-        )  # fmt: skip
+        record_account(uow, event, now=self.clock(), user_id=user_id, requester=requester)
 
 
 def _failure_key(user: User | None, login: str) -> str:
