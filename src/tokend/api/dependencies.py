@@ -14,7 +14,7 @@ from tokend.bootstrap import Services
 from tokend.domain.audit import Requester
 from tokend.domain.errors import AuthenticationError
 from tokend.domain.principal import Principal
-from tokend.http.auth import authenticate, client_address
+from tokend.http.auth import authenticate, client_address, requester_of
 from tokend.http.bearer import bearer_secret
 
 
@@ -42,10 +42,7 @@ async def get_principal(request: Request) -> Principal:
 
 async def get_requester(request: Request) -> Requester:
     """Where the request came from, for the audit log."""
-    return Requester(
-        ip=client_address(request.scope) or None,
-        user_agent=request.headers.get("user-agent"),
-    )
+    return requester_of(request.scope)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -1,11 +1,13 @@
 """Who is calling, for every HTTP entrypoint: the bearer token's principal (answered
-on the event loop when cached) and the client's address."""
+on the event loop when cached), the client's address, and the audit log's `Requester`."""
 
 import ipaddress
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.types import Scope
 
+from tokend.domain.audit import Requester
 from tokend.domain.principal import Principal
 from tokend.service.authentication import Authenticator
 
@@ -37,3 +39,10 @@ def client_address(scope: Scope) -> str:
         return str(ipaddress.ip_address(client[0]))
     except ValueError:
         return UNKNOWN_ADDRESS
+
+
+def requester_of(scope: Scope) -> Requester:
+    """Where a request came from, for the audit log: its address and User-Agent."""
+    return Requester(
+        ip=client_address(scope) or None, user_agent=Headers(scope=scope).get("user-agent")
+    )

@@ -18,7 +18,7 @@ from tokend.domain.audit import Requester
 from tokend.domain.errors import SessionEnded
 from tokend.domain.principal import Person
 from tokend.domain.sessions import Session, csrf_token
-from tokend.http.auth import client_address
+from tokend.http.auth import requester_of
 from tokend.settings import Settings
 
 COOKIE = "tokend_session"
@@ -88,7 +88,7 @@ def services_of(request: Request) -> Services:
 
 
 def requester(request: Request) -> Requester:
-    return Requester(ip=client_address(request.scope), user_agent=request.headers.get("user-agent"))
+    return requester_of(request.scope)
 
 
 def session_secret(request: Request) -> str | None:
