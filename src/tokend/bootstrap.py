@@ -43,16 +43,20 @@ class Services:
     accounts: AccountService
     devices: DeviceService
 
-    def start(self) -> None:
+    def start(self, *, signs_people_in: bool = True) -> None:
         """Start what a serving process runs in the background: the revocation feed
-        (before the first request) and the activeAt writer."""
+        (before the first request) and the activeAt writer. ``signs_people_in``: make
+        the dummy password hash now (a tenth of a second), so that the first unknown
+        name is not slower than a wrong password; a process that only verifies tokens
+        (`tokend.verify`) has no use for it."""
         cache = self.authenticator.cache
         cache.follow_feed()
         self.revocations.start(
             on_revoked=cache.invalidate, on_gap=cache.clear, on_heard=cache.heard
         )
         self.authenticator.activity.start()
-        self.sessions.passwords.warm()
+        if signs_people_in:
+            self.sessions.passwords.warm()
 
     def close(self) -> None:
         """Write pending activeAt updates, stop the background threads, close the pools."""
