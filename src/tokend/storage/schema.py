@@ -161,3 +161,108 @@ sign_in_failures = Table(
     Column("window_ends", BigInteger, nullable=False),
     Column("failures", Integer, nullable=False),
 )
+
+# "Sign in with tokend" (OpenID Connect): the apps people sign in to, with their
+# client secrets kept only as digests and their redirect URIs as a JSON list.
+integrations = Table(
+    "integrations",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("client_id", String(64), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("secret_digest", LargeBinary(32), nullable=False),
+    Column("redirect_uris", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# What a person allowed an integration at one consent, from the code's exchange on:
+# every access and refresh token issued from it belongs to it, so a replayed code or
+# refresh token revokes the whole of it.
+oauth_grants = Table(
+    "oauth_grants",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("integration_id", String(40), ForeignKey("integrations.id"), nullable=False, index=True),
+    Column("user_id", String(40), ForeignKey("users.id"), nullable=False, index=True),
+    Column("scope", String(200), nullable=False),
+    Column("auth_time", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+)
+
+# Authorization codes (60 s, single use), as digests.
+oauth_codes = Table(
+    "oauth_codes",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("digest", LargeBinary(32), nullable=False, unique=True),
+    Column("integration_id", String(40), ForeignKey("integrations.id"), nullable=False),
+    Column("user_id", String(40), ForeignKey("users.id"), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    # Whether the authorization request named the redirect URI, so the token request must.
+    Column("redirect_uri_sent", Integer, nullable=False),
+    Column("scope", String(200), nullable=False),
+    Column("nonce", String(256)),
+    Column("code_challenge", String(128)),
+    Column("auth_time", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+    Column("used_at", BigInteger),
+    Column("grant_id", String(40)),
+)
+
+oauth_refresh_tokens = Table(
+    "oauth_refresh_tokens",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("digest", LargeBinary(32), nullable=False, unique=True),
+    Column("grant_id", String(40), ForeignKey("oauth_grants.id"), nullable=False, index=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger),
+)
+
+# The tokend tokens (access tokens) issued under each grant.
+oauth_grant_tokens = Table(
+    "oauth_grant_tokens",
+    metadata,
+    Column("token_id", String(40), primary_key=True),
+    Column("grant_id", String(40), ForeignKey("oauth_grants.id"), nullable=False, index=True),
+)
+
+# id_token signing keys. The newest generation signs; older ones stay published in
+# the JWKS while tokens they signed may live. The private half is encrypted with a key
+# from the environment (TOKEND_SIGNING_KEY_SECRET).
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("kid", String(64), nullable=False, unique=True),
+    Column("alg", String(16), nullable=False),
+    Column("public_jwk", Text, nullable=False),
+    Column("private_key", LargeBinary, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("retired_at", BigInteger),
+)
+
+# People who sign in through an upstream OpenID Connect provider, by (issuer, sub).
+user_identities = Table(
+    "user_identities",
+    metadata,
+    Column("issuer", String(255), primary_key=True),
+    Column("subject", String(255), primary_key=True),
+    Column("user_id", String(40), ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# An upstream sign-in under way: the state, PKCE verifier and nonce of one browser's
+# trip to the identity provider (a few minutes at most), by the state's digest.
+upstream_sign_ins = Table(
+    "upstream_sign_ins",
+    metadata,
+    Column("state_digest", LargeBinary(32), primary_key=True),
+    Column("code_verifier", String(128), nullable=False),
+    Column("nonce", String(64), nullable=False),
+    Column("next_path", String(2000), nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)
