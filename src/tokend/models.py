@@ -423,6 +423,15 @@ class SsoTokenResponse(_OmitNone):
     scope: str = Field(description="The scopes the person allowed.")
 
 
+class UserInfo(BaseModel):
+    """OpenID Connect userinfo (Core §5.3) of the access token's person."""
+
+    sub: str = Field(description="The user id.")
+    email: str
+    name: str
+    preferred_username: str
+
+
 OAuthErrorCode = Literal[
     "invalid_request",
     "invalid_client",

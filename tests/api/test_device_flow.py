@@ -28,6 +28,9 @@ PASSWORD = "a long enough passphrase"
 CLIENT = "device-flow-test"
 OAUTH_ERRORS = {
     "invalid_request",
+    "invalid_client",
+    "invalid_scope",
+    "unauthorized_client",
     "invalid_grant",
     "unsupported_grant_type",
     "authorization_pending",

@@ -407,7 +407,7 @@ def test_userinfo_names_the_person(
     refused = httpx.get(f"{server.url}/oauth/userinfo", headers={"Authorization": "Bearer nope"})
     assert refused.status_code == 401
     assert 'error="invalid_token"' in refused.headers["www-authenticate"]
-    assert refused.json()["error"] == "invalid_token"
+    assert refused.json()["error"]["code"] == "invalid_token"
 
 
 def test_the_device_grant_works_at_the_token_endpoint_too(

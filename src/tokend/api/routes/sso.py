@@ -49,7 +49,6 @@ def _responses() -> dict[int | str, dict[str, object]]:
     TOKEN_PATH,
     response_model=SsoTokenResponse,
     responses=_responses(),
-    operation_id="exchangeSsoToken",
     summary="SSO Token Exchange: trade an authorization code for an id_token",
     description="The token endpoint of tokend's OpenID Connect provider (discovery at "
     "`/.well-known/openid-configuration`). `authorization_code`: the code from "
