@@ -93,7 +93,7 @@ def test_a_relying_party_signs_a_person_in_with_pkce(
     [signed] = app.rp.signed_in
     claims, userinfo = signed["id_token"], signed["userinfo"]
     assert claims["sub"] == person.user_id
-    assert claims["aud"] == app.client_id
+    assert claims["aud"] in (app.client_id, [app.client_id])
     assert claims["nonce"] == sent["nonce"]
     assert (claims["preferred_username"], claims["email"]) == (person.username, person.email)
     # The userinfo endpoint, called with the access token, says the same.
