@@ -9,13 +9,21 @@ from tokend.service.ports import (
     AccountRepository,
     AuditLog,
     DeviceRepository,
+    IntegrationRepository,
     InviteRepository,
+    OAuthRepository,
     SessionRepository,
     SignInFailures,
+    SigningKeyRepository,
     TokenRepository,
 )
 from tokend.storage.audit_log import SqlAuditLog
 from tokend.storage.engine import WRITE_OPTION
+from tokend.storage.oauth import (
+    SqlIntegrationRepository,
+    SqlOAuthRepository,
+    SqlSigningKeyRepository,
+)
 from tokend.storage.people import (
     SqlDeviceRepository,
     SqlInviteRepository,
@@ -33,6 +41,9 @@ class SqlUnitOfWork:
     invites: InviteRepository
     devices: DeviceRepository
     sign_in_failures: SignInFailures
+    integrations: IntegrationRepository
+    oauth: OAuthRepository
+    signing_keys: SigningKeyRepository
 
     def __init__(self, engine: Engine, *, write: bool = False, one_read: bool = False) -> None:
         self._engine = engine
@@ -58,6 +69,9 @@ class SqlUnitOfWork:
         self.invites = SqlInviteRepository(conn)
         self.devices = SqlDeviceRepository(conn)
         self.sign_in_failures = SqlSignInFailures(conn)
+        self.integrations = SqlIntegrationRepository(conn)
+        self.oauth = SqlOAuthRepository(conn)
+        self.signing_keys = SqlSigningKeyRepository(conn)
         return self
 
     def __exit__(
