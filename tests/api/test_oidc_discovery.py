@@ -1,14 +1,25 @@
 """OpenID Connect discovery and the published keys (SPEC §10): the document a relying
 party configures itself from, and a JWKS that joserfc reads, with public halves only."""
 
+from pathlib import Path
+
 import httpx
 from joserfc.jwk import KeySet, RSAKey
 
+from tests.conftest import SIGNING_KEY_SECRET
 from tests.oidc import DISCOVERY_PATH, discovery, published_keys
 from tests.support import Server
+from tokend.bootstrap import Services
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+ENDPOINTS = (
+    "authorization_endpoint",
+    "token_endpoint",
+    "jwks_uri",
+    "userinfo_endpoint",
+    "device_authorization_endpoint",
+)
 
 
 def test_the_discovery_document_lists_what_the_spec_says(server: Server) -> None:
@@ -73,3 +84,16 @@ def test_the_published_keys_are_public_rsa_signing_keys_joserfc_reads(server: Se
         assert not key.is_private
         # RFC 7518 §3.3: 2048 bits at least.
         assert key.public_key.key_size >= 2048
+
+
+def test_the_issuer_and_every_endpoint_are_on_the_public_url(
+    services: Services, database_url: str, tmp_path: Path
+) -> None:
+    # `services` has migrated the database this second server opens.
+    public = "https://tokend.example.test"
+    env = {"TOKEND_PUBLIC_URL": public, "TOKEND_SIGNING_KEY_SECRET": SIGNING_KEY_SECRET}
+    with Server(database_url=database_url, log_path=tmp_path / "tokend.log", env=env) as behind:
+        document = httpx.get(f"{behind.url}{DISCOVERY_PATH}", timeout=30).json()
+    assert document["issuer"] == public
+    for field in ENDPOINTS:
+        assert document[field].startswith(f"{public}/"), (field, document[field])

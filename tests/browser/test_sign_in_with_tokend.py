@@ -128,6 +128,10 @@ def test_the_consent_page_carries_the_security_headers(
     headers = answer.headers
     policy = {part.strip() for part in headers["content-security-policy"].split(";")}
     assert "frame-ancestors 'none'" in policy
+    # The answer to its form redirects to the app: the page lets its form go there
+    # (browsers apply form-action to the redirect), and nowhere else.
+    [form_action] = [d.split()[1:] for d in policy if d.startswith("form-action ")]
+    assert set(form_action) == {"'self'", app.rp.url}
     assert "unsafe-inline" not in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["cache-control"] == "no-store"
