@@ -39,6 +39,7 @@ class Person:
     email: str
     name: str
     user_id: str
+    token: str  # the bootstrap token of the account
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def person(services: Services) -> Person:
     name = f"Ada {uuid.uuid4().hex[:6]}"
     created = services.admin.create_user(username, name=name)
     services.accounts.set_password(username, PASSWORD)
-    return Person(username, created.user.email, name, created.user.id)
+    return Person(username, created.user.email, name, created.user.id, created.issued.secret)
 
 
 @pytest.fixture
@@ -238,6 +239,10 @@ def test_exchange_sso_token_through_the_vercel_sdk(
         node_project, server, integration, SSO_REFRESH_TOKEN=second["refreshToken"]
     )
     assert failed(newest["steps"][0], "refresh_token")["error"] == "invalid_grant"
+    # The person's own list no longer shows the app's tokens.
+    with server.client(person.token) as api:
+        left = api.get("/v5/user/tokens", params={"limit": 100}).json()["tokens"]
+    assert [t["origin"] for t in left] == ["manual"], [(t["name"], t["origin"]) for t in left]
 
 
 @pytest.mark.node
