@@ -116,12 +116,16 @@ def _form_pairs(body: bytes) -> list[tuple[str, str]]:
         ) from None
 
 
+class _Members(list[tuple[str, Any]]):
+    """A JSON object's members in order, repeated names kept (to be refused)."""
+
+
 def _json_pairs(body: bytes) -> list[tuple[str, str]]:
     try:
-        pairs = json.loads(body, object_pairs_hook=lambda items: items)
+        pairs = json.loads(body, object_pairs_hook=_Members)
     except (ValueError, RecursionError):
         raise OAuthProblem("invalid_request", "The body is not valid JSON.") from None
-    if not isinstance(pairs, list) or len(pairs) > MAX_FIELDS:
+    if not isinstance(pairs, _Members) or len(pairs) > MAX_FIELDS:
         raise OAuthProblem(
             "invalid_request", f"The body must be one JSON object of at most {MAX_FIELDS} fields."
         )
