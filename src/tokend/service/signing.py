@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from joserfc import jwt
-from joserfc.jwk import KeyParameters, RSAKey
+from joserfc.jwk import KeyParameters, KeySetSerialization, RSAKey
 
 from tokend.domain.errors import NotConfigured, TokendError
 from tokend.domain.sealing import Sealer
@@ -48,7 +48,7 @@ class SigningKeys:
         stored = self._newest()
         return Signer(stored.kid, stored.alg, self._open(stored))
 
-    def jwks(self) -> dict[str, Any]:
+    def jwks(self) -> KeySetSerialization:
         """The published public keys: the newest, and those retired less than
         ``keep_ms`` ago."""
         self._newest()  # the first visitor of the JWKS makes the first key
