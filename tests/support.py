@@ -144,9 +144,10 @@ class Server:
 
 
 @contextlib.contextmanager
-def serving(app: ASGIApp) -> Iterator[str]:
-    """An ASGI app on a real uvicorn server in a thread; yields its base URL."""
-    port = free_port()
+def serving(app: ASGIApp, *, port: int | None = None) -> Iterator[str]:
+    """An ASGI app on a real uvicorn server in a thread (on ``port``, else a free one);
+    yields its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -10,79 +10,20 @@ Node.js and npm are needed: without them the test is skipped, or fails under CI=
 """
 
 import json
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Account
-from tests.support import IN_CI, Server
-
-NODE_DIR = Path(__file__).parent / "node"
-SDK_VERSION = "1.28.35"
-NPM_TIMEOUT_S = 120
-NODE_TIMEOUT_S = 60
-SECRET = re.compile(r"\btkd_[0-9A-Za-z]{36}\b")
-
-
-def installed_sdk_version() -> str | None:
-    manifest = NODE_DIR / "node_modules" / "@vercel" / "sdk" / "package.json"
-    try:
-        return str(json.loads(manifest.read_text())["version"])
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-@pytest.fixture(scope="session")
-def node_client() -> Path:
-    """tests/e2e/node with its locked dependencies installed; the script's path."""
-    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
-    if missing:
-        message = f"{' and '.join(missing)} not found on PATH"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-
-    manifest = json.loads((NODE_DIR / "package.json").read_text())
-    assert manifest["dependencies"]["@vercel/sdk"] == SDK_VERSION, "the SDK pin moved"
-
-    if installed_sdk_version() != SDK_VERSION:
-        try:
-            subprocess.run(
-                ["npm", "ci", "--no-audit", "--no-fund"],
-                cwd=NODE_DIR,
-                capture_output=True,
-                text=True,
-                timeout=NPM_TIMEOUT_S,
-                check=True,
-            )
-        except subprocess.CalledProcessError as exc:
-            pytest.fail(f"npm ci failed ({exc.returncode}):\n{exc.stdout}\n{exc.stderr}")
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"npm ci took longer than {NPM_TIMEOUT_S} s")
-        assert installed_sdk_version() == SDK_VERSION
-    return NODE_DIR / "sdk_client.mjs"
+from tests.e2e.sdk import SDK_VERSION, SECRET, run_node
+from tests.support import Server
 
 
 def run_sdk_client(script: Path, server: Server, token: str) -> dict[str, Any]:
     # The token travels in the environment, never on the command line.
-    env = {**os.environ, "TOKEND_URL": server.url, "TOKEND_TOKEN": token}
-    try:
-        done = subprocess.run(
-            ["node", script.name],
-            cwd=script.parent,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=NODE_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"node {script.name} took longer than {NODE_TIMEOUT_S} s")
+    done = run_node(script, {"TOKEND_URL": server.url, "TOKEND_TOKEN": token})
     stdout, stderr = done.stdout, done.stderr
     # Never let a secret reach a report, whatever happened.
     assert token not in stdout, "the SDK client printed the secret"
