@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -15,7 +16,8 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import Browsing, Person
 from tests.browser.pages import signed_in
 from tests.browser.relying_party import RelyingParty
-from tests.support import Server
+from tests.support import Server, free_port, serving
+from tests.test_readme import example
 from tokend.bootstrap import Services
 
 
@@ -136,3 +138,33 @@ def test_the_consent_page_carries_the_security_headers(
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["cache-control"] == "no-store"
     assert headers["referrer-policy"] in ("same-origin", "no-referrer")
+
+
+def test_the_readme_example_app_signs_a_person_in(
+    browsing: Browsing, services: Services, server: Server, person: Person,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The README's "Sign in with tokend" app, exactly as written, in Chromium."""
+    port = free_port()
+    url = f"http://localhost:{port}"
+    created = services.integrations.create("README app", redirect_uris=[f"{url}/callback"])
+    for name, value in {
+        "TOKEND_URL": server.url,
+        "TOKEND_CLIENT_ID": created.integration.client_id,
+        "TOKEND_CLIENT_SECRET": created.client_secret,
+        "SESSION_SECRET": uuid.uuid4().hex,
+    }.items():
+        monkeypatch.setenv(name, value)
+    namespace: dict[str, Any] = {}
+    exec(compile(example("oauth.register("), "README.md", "exec"), namespace)  # noqa: S102
+    browsing.guard.allow(url)
+    tab = browsing.new_page()
+    with serving(namespace["app"], port=port):
+        tab.goto(url)
+        tab.get_by_role("link", name="Sign in with tokend").click()
+        tab.get_by_label("Username or email").fill(person.username)
+        tab.get_by_label("Password", exact=True).fill(person.password)
+        tab.get_by_role("button", name="Sign in").click()
+        expect(tab.get_by_text("README app").first).to_be_visible()
+        tab.get_by_role("button", name="Allow").click()
+        expect(tab.get_by_text(f"Signed in as {person.username}")).to_be_visible()
