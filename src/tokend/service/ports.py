@@ -10,6 +10,7 @@ from tokend.domain.device import DeviceAuthorization, DeviceStatus
 from tokend.domain.invites import Invite
 from tokend.domain.sessions import Session
 from tokend.domain.tokens import Token
+from tokend.domain.upstream import PendingSignIn, UserIdentity, VerifiedClaims
 
 
 class FailureCount(NamedTuple):
@@ -177,6 +178,28 @@ class SignInFailures(Protocol):
         ...
 
 
+class UserIdentityRepository(Protocol):
+    """Accounts at upstream identity providers linked to tokend users."""
+
+    def get(self, issuer: str, subject: str) -> UserIdentity | None: ...
+
+    def add(self, identity: UserIdentity) -> bool:
+        """Link it; False if (issuer, subject) is linked already (a race lost)."""
+        ...
+
+
+class UpstreamSignInRepository(Protocol):
+    """Sign-ins under way at the upstream provider, by their state's digest."""
+
+    def add(self, pending: PendingSignIn) -> None: ...
+
+    def take(self, state_digest: bytes) -> PendingSignIn | None:
+        """Remove and return it: of two callbacks with the same state, one gets it."""
+        ...
+
+    def prune(self, expired_before: int) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without ``commit()`` rolls it back."""
 
@@ -187,6 +210,8 @@ class UnitOfWork(Protocol):
     invites: InviteRepository
     devices: DeviceRepository
     sign_in_failures: SignInFailures
+    user_identities: UserIdentityRepository
+    upstream_sign_ins: UpstreamSignInRepository
 
     def __enter__(self) -> Self: ...
 
@@ -223,6 +248,23 @@ class RevocationFeed(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class IdentityProvider(Protocol):
+    """The upstream OpenID Connect provider, over the network. Raises
+    `ProviderUnavailable` when it cannot be reached, `ProviderRejected` when its
+    answer is refused or does not verify."""
+
+    issuer: str
+
+    def authorization_url(self, *, state: str, nonce: str, code_verifier: str) -> str:
+        """Where to send the browser: the authorization endpoint, with PKCE (S256)."""
+        ...
+
+    def verified_claims(self, *, code: str, code_verifier: str, nonce: str) -> VerifiedClaims:
+        """Trade the code for tokens; the id_token's claims once its signature, iss,
+        aud, exp and nonce are verified."""
+        ...
 
 
 class FailureCounter(Protocol):

@@ -13,6 +13,8 @@ from tokend.service.ports import (
     SessionRepository,
     SignInFailures,
     TokenRepository,
+    UpstreamSignInRepository,
+    UserIdentityRepository,
 )
 from tokend.storage.audit_log import SqlAuditLog
 from tokend.storage.engine import WRITE_OPTION
@@ -23,6 +25,7 @@ from tokend.storage.people import (
     SqlSignInFailures,
 )
 from tokend.storage.repository import SqlAccountRepository, SqlTokenRepository
+from tokend.storage.upstream import SqlUpstreamSignInRepository, SqlUserIdentityRepository
 
 
 class SqlUnitOfWork:
@@ -33,6 +36,8 @@ class SqlUnitOfWork:
     invites: InviteRepository
     devices: DeviceRepository
     sign_in_failures: SignInFailures
+    user_identities: UserIdentityRepository
+    upstream_sign_ins: UpstreamSignInRepository
 
     def __init__(self, engine: Engine, *, write: bool = False, one_read: bool = False) -> None:
         self._engine = engine
@@ -58,6 +63,8 @@ class SqlUnitOfWork:
         self.invites = SqlInviteRepository(conn)
         self.devices = SqlDeviceRepository(conn)
         self.sign_in_failures = SqlSignInFailures(conn)
+        self.user_identities = SqlUserIdentityRepository(conn)
+        self.upstream_sign_ins = SqlUpstreamSignInRepository(conn)
         return self
 
     def __exit__(
