@@ -131,6 +131,7 @@ class UpstreamSignInService:
             except NoLinkedAccount as refused:
                 self._record_refusal(claims, refused, requester)
                 raise
+        log.warning("sign-in through %s: the identity could not be linked", claims.issuer)
         raise ProviderUnavailable()
 
     def _take(self, state: str | None) -> PendingSignIn | None:

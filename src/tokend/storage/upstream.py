@@ -26,9 +26,13 @@ class SqlUserIdentityRepository:
         # another node, learns it lost instead of failing the transaction.
         dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
         statement = (
-            dialect.insert(user_identities).values(**asdict(identity)).on_conflict_do_nothing()
+            dialect.insert(user_identities)
+            .values(**asdict(identity))
+            .on_conflict_do_nothing()
+            .returning(user_identities.c.user_id)
         )
-        return self._conn.execute(statement).rowcount > 0
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT.
+        return self._conn.execute(statement).first() is not None
 
 
 class SqlUpstreamSignInRepository:
