@@ -17,7 +17,7 @@ from tests.web.visitor import Page, Visitor
 from tokend.bootstrap import Services
 
 CLIENT_ID = "tokend-test"
-CLIENT_SECRET = "upstream-client-secret-not-for-logs"  # noqa: S105
+CLIENT_SECRET = "upstream-client-secret-not-for-logs"
 CALLBACK = "/login/upstream/callback"
 
 
@@ -186,9 +186,7 @@ def test_a_second_sign_in_finds_the_same_user_by_sub_even_with_a_new_email(
         assert _who(first.get("/tokens")) == name
     # The provider now says another email and name, in a domain tokend would not
     # create accounts for: the person is still the same (issuer, sub).
-    _set_person(
-        provider, sub, email="someone.else@elsewhere.test", preferred_username="other-name"
-    )
+    _set_person(provider, sub, email="someone.else@elsewhere.test", preferred_username="other-name")
     with Visitor(creating) as second:
         assert _go(second, provider, sub).come_back().status_code == 303
         assert _who(second.get("/tokens")) == name
@@ -360,9 +358,14 @@ def test_a_provider_gone_before_the_code_is_traded_gets_a_clear_page(
 ) -> None:
     port = free_port()
     issuer = f"http://localhost:{port}"
-    with _server(
-        database_url, tmp_path / "tokend.log", _oidc_env(issuer, TOKEND_OIDC_CREATE_USERS="true")
-    ) as running, Visitor(running) as browser:
+    with (
+        _server(
+            database_url,
+            tmp_path / "tokend.log",
+            _oidc_env(issuer, TOKEND_OIDC_CREATE_USERS="true"),
+        ) as running,
+        Visitor(running) as browser,
+    ):
         with run_server_in_thread(port=port):
             trip = _go(browser, issuer, new_sub())
         answer = trip.come_back()  # the provider has stopped
