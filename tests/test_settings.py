@@ -2,7 +2,7 @@
 what is refused."""
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from tokend.settings import Settings
 
@@ -65,11 +65,11 @@ def test_the_identity_provider_needs_issuer_client_id_and_secret_together() -> N
     with pytest.raises(ValidationError, match="or none of them"):
         Settings(oidc_issuer="https://idp.example.com", oidc_client_id="tokend")
     with pytest.raises(ValidationError, match="or none of them"):
-        Settings(oidc_client_secret="s3cret")
+        Settings(oidc_client_secret=SecretStr("s3cret"))
     settings = Settings(
         oidc_issuer="https://login.microsoftonline.com/TENANT/v2.0",
         oidc_client_id="tokend",
-        oidc_client_secret="s3cret",
+        oidc_client_secret=SecretStr("s3cret"),
         oidc_email_domains=" Example.com, @example.org ,",
     )
     assert settings.oidc_enabled
@@ -83,12 +83,16 @@ def test_the_identity_provider_needs_issuer_client_id_and_secret_together() -> N
 )
 def test_the_issuer_must_be_https_or_on_this_machine(issuer: str) -> None:
     with pytest.raises(ValidationError, match="oidc_issuer"):
-        Settings(oidc_issuer=issuer, oidc_client_id="tokend", oidc_client_secret="s3cret")
+        Settings(
+            oidc_issuer=issuer, oidc_client_id="tokend", oidc_client_secret=SecretStr("s3cret")
+        )
 
 
 def test_an_issuer_on_this_machine_may_be_http() -> None:
     for issuer in ("http://localhost:8080/realms/x", "http://127.0.0.1:9000"):
-        settings = Settings(oidc_issuer=issuer, oidc_client_id="c", oidc_client_secret="s")
+        settings = Settings(
+            oidc_issuer=issuer, oidc_client_id="c", oidc_client_secret=SecretStr("s")
+        )
         assert settings.oidc_issuer == issuer
 
 
