@@ -10,12 +10,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from pydantic import SecretStr
 
 from tests.support import Server, database
 from tokend.bootstrap import Services, bootstrap
 from tokend.settings import Settings
 from tokend.storage.migrate import upgrade
 
+# Seals the id_token signing keys of the test servers (Sign in with tokend).
+SIGNING_KEY_SECRET = "test-signing-key-secret-not-for-production"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
@@ -33,7 +36,9 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 @pytest.fixture(scope="session")
 def services(database_url: str) -> Iterator[Services]:
     """In-process services on the test database, for setting up users and teams."""
-    services = bootstrap(Settings(database_url=database_url))
+    services = bootstrap(
+        Settings(database_url=database_url, signing_key_secret=SecretStr(SIGNING_KEY_SECRET))
+    )
     upgrade(services.engine)
     yield services
     services.close()
@@ -47,7 +52,11 @@ def server(
     # Every test shares this server and sends bad tokens, and asks for device codes,
     # from 127.0.0.1: those limits are tested on servers of their own
     # (tests/api/test_rate_limit.py, tests/api/test_device_flow.py).
-    env = {"TOKEND_RATE_LIMIT_FAILURES": "1000000000", "TOKEND_DEVICE_CODES_PER_ADDRESS": "0"}
+    env = {
+        "TOKEND_RATE_LIMIT_FAILURES": "1000000000",
+        "TOKEND_DEVICE_CODES_PER_ADDRESS": "0",
+        "TOKEND_SIGNING_KEY_SECRET": SIGNING_KEY_SECRET,
+    }
     with Server(database_url=database_url, log_path=log, env=env) as running:
         yield running
 

@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 from tokend.domain.audit import Requester
 from tokend.domain.digest import Digester
+from tokend.domain.sealing import Sealer
 from tokend.domain.upstream import button_label
 from tokend.service.accounts import AccountService
 from tokend.service.activity import ActivityRecorder
@@ -14,12 +15,15 @@ from tokend.service.audit import AuditService
 from tokend.service.authentication import Authenticator
 from tokend.service.cache import VerificationCache
 from tokend.service.device import DeviceService
+from tokend.service.integrations import IntegrationService
 from tokend.service.introspection import IntrospectionService
 from tokend.service.leaks import LeakService
 from tokend.service.passwords import PasswordHasher
 from tokend.service.ports import FailureCounter, RevocationFeed
+from tokend.service.provider import Provider, ProviderPolicy
 from tokend.service.rate_limit import RateLimiter
 from tokend.service.sessions import SessionPolicy, SessionService
+from tokend.service.signing import SigningKeys
 from tokend.service.tokens import TokenService
 from tokend.service.upstream import UPSTREAM_CALLBACK, AccountPolicy, UpstreamSignInService
 from tokend.settings import Settings
@@ -44,6 +48,9 @@ class Services:
     sessions: SessionService
     accounts: AccountService
     devices: DeviceService
+    integrations: IntegrationService
+    signing_keys: SigningKeys
+    provider: Provider
     # Sign-in through the identity provider; None without TOKEND_OIDC_ISSUER.
     upstream: UpstreamSignInService | None = None
 
@@ -118,6 +125,27 @@ def bootstrap(settings: Settings | None = None) -> Services:
         ),
         address_limiter=rate_limiter,
     )
+    integrations = IntegrationService(uow=uow, digester=digester, tokens=tokens)
+    # A retired key stays published as long as an id_token it signed may live, and a
+    # minute more for clocks that differ.
+    signing_keys = SigningKeys(
+        uow=uow,
+        sealer=_sealer(settings),
+        keep_ms=(settings.integration_access_ttl_s + 60) * 1000,
+    )
+    provider = Provider(
+        uow=uow,
+        digester=digester,
+        integrations=integrations,
+        keys=signing_keys,
+        tokens=tokens,
+        policy=ProviderPolicy(
+            issuer=settings.base_url,
+            access_token_ttl_s=settings.integration_access_ttl_s,
+            refresh_token_ttl_s=settings.integration_refresh_ttl_s,
+            id_token_ttl_s=settings.integration_access_ttl_s,
+        ),
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -143,6 +171,9 @@ def bootstrap(settings: Settings | None = None) -> Services:
             address_limiter=rate_limiter,
             max_pending_per_address=settings.device_codes_per_address,
         ),
+        integrations=integrations,
+        signing_keys=signing_keys,
+        provider=provider,
         upstream=upstream_sign_in(settings, uow, digester, sessions),
     )
 
@@ -173,6 +204,11 @@ def upstream_sign_in(
         ),
         label=button_label(settings.oidc_issuer, settings.oidc_name),
     )
+
+
+def _sealer(settings: Settings) -> Sealer | None:
+    secret = settings.signing_key_secret
+    return Sealer(secret.get_secret_value().encode()) if secret else None
 
 
 def _failure_counter(settings: Settings) -> FailureCounter:

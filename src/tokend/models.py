@@ -371,8 +371,63 @@ class DeviceTokenResponse(_OmitNone):
     )
 
 
+class SsoTokenRequest(BaseModel):
+    """``POST /v1/integrations/sso/token``: as JSON (what `@vercel/sdk` sends) or as a
+    form (what OAuth clients send). The client authenticates with client_id and
+    client_secret here, or with HTTP Basic."""
+
+    grant_type: Literal[
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ]
+    code: StrictStr | SkipJsonSchema[None] = Field(
+        default=None, description="authorization_code: the code from the redirect."
+    )
+    redirect_uri: StrictStr | SkipJsonSchema[None] = Field(
+        default=None,
+        description="authorization_code: required if the authorization request had one.",
+    )
+    code_verifier: StrictStr | SkipJsonSchema[None] = Field(
+        default=None, description="authorization_code: the PKCE verifier, if a challenge was sent."
+    )
+    refresh_token: StrictStr | SkipJsonSchema[None] = Field(
+        default=None, description="refresh_token: the latest refresh token."
+    )
+    scope: StrictStr | SkipJsonSchema[None] = Field(
+        default=None, description="refresh_token: optional, within what was allowed."
+    )
+    device_code: StrictStr | SkipJsonSchema[None] = Field(
+        default=None, description="The device code grant: the device_code."
+    )
+    client_id: StrictStr | SkipJsonSchema[None] = None
+    client_secret: StrictStr | SkipJsonSchema[None] = None
+    state: StrictStr | SkipJsonSchema[None] = Field(
+        default=None, description="Accepted and ignored (`@vercel/sdk` may send it)."
+    )
+
+
+class SsoTokenResponse(_OmitNone):
+    access_token: str = Field(
+        description="A tokend token of the person, origin `app`, named after the integration.",
+        repr=False,
+    )
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int = Field(description="Seconds until the access token (and id_token) expire.")
+    id_token: str = Field(description="OpenID Connect id_token, RS256, keys at jwks_uri.")
+    refresh_token: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="With scope offline_access: use it once to get a new pair.",
+        repr=False,
+    )
+    scope: str = Field(description="The scopes the person allowed.")
+
+
 OAuthErrorCode = Literal[
     "invalid_request",
+    "invalid_client",
+    "invalid_scope",
+    "unauthorized_client",
     "invalid_grant",
     "unsupported_grant_type",
     "authorization_pending",

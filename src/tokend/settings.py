@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from tokend.domain.sealing import MIN_SECRET_LENGTH
 from tokend.domain.secret import DEFAULT_PREFIX, SecretFormat
 from tokend.domain.upstream import UpstreamSettingsError, valid_issuer
 
@@ -92,6 +93,24 @@ class Settings(BaseSettings):
         description="Device logins (RFC 8628) waiting for approval that one client address "
         "may hold at once (0: no cap).",
     )
+    signing_key_secret: SecretStr | None = Field(
+        default=None,
+        description="32 or more random characters: seals the id_token signing keys in the "
+        "database. Sign in with tokend (OpenID Connect) is off without it.",
+    )
+    integration_access_ttl_s: int = Field(
+        default=3600,
+        ge=1,
+        le=366 * 24 * 3600,
+        description="Lifetime of the access tokens (and id_tokens) integrations receive.",
+    )
+    integration_refresh_ttl_s: int = Field(
+        default=30 * 24 * 3600,
+        ge=1,
+        le=366 * 24 * 3600,
+        description="Lifetime of an integration's refresh token (offline_access); each "
+        "refresh gives a new one.",
+    )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
     rate_limit_failures: int = Field(
         default=30,
@@ -168,6 +187,18 @@ class Settings(BaseSettings):
         if scheme not in ("http", "https") or not rest or any(c in rest for c in "?#"):
             raise ValueError("use http(s)://HOST[:PORT][/PATH], with no query or fragment")
         return value.rstrip("/")
+
+    @field_validator("signing_key_secret")
+    @classmethod
+    def _valid_signing_key_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value().encode()) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"use {MIN_SECRET_LENGTH} or more random characters "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -22,7 +22,9 @@ from tokend.api.routes import (
     introspection,
     metrics,
     oauth,
+    openid,
     secret_scanning,
+    sso,
     tokens,
     user,
 )
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         introspection.router,
         secret_scanning.router,
         oauth.router,
+        sso.router,
+        openid.router,
         health.router,
         metrics.router,
     )

@@ -18,6 +18,7 @@ from tokend.domain.errors import (
     Conflict,
     Forbidden,
     InvalidSignature,
+    NotConfigured,
     NotFound,
     RateLimited,
     TokendError,
@@ -129,6 +130,8 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
         return error_response(409, "conflict", message)
     if isinstance(exc, ValidationFailed):
         return error_response(400, "bad_request", message)
+    if isinstance(exc, NotConfigured):
+        return error_response(503, "not_configured", message)
     return await _unexpected(_, exc)
 
 

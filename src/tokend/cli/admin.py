@@ -5,36 +5,23 @@ commands (``tokend tokens ...``) start without loading SQLAlchemy and FastAPI.
 """
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
+from tokend.cli import integrations
+from tokend.cli.operator import operator_services
 from tokend.cli.output import Format, FormatOption, console, fail, render, say
 
 if TYPE_CHECKING:
-    from tokend.bootstrap import Services
     from tokend.domain.accounts import Team
     from tokend.service.admin import NewUser
 
-app = typer.Typer(help="Users, teams and services (operator side).", no_args_is_help=True)
-
-
-@contextmanager
-def _services() -> Iterator["Services"]:
-    from tokend.bootstrap import bootstrap
-    from tokend.cli.operator_errors import errors_as_messages
-    from tokend.storage.migrate import ensure_current
-
-    with errors_as_messages():
-        services = bootstrap()
-        try:
-            ensure_current(services.engine)
-            yield services
-        finally:
-            services.close()
+app = typer.Typer(
+    help="Users, teams, services and integrations (operator side).", no_args_is_help=True
+)
+integrations.register(app)
 
 
 def _team_json(team: "Team") -> dict[str, object]:
@@ -49,7 +36,7 @@ def create_user(
     fmt: Format = FormatOption,
 ) -> None:
     """Create a user and its first token (named 'bootstrap'); prints the token once."""
-    with _services() as services:
+    with operator_services() as services:
         created = services.admin.create_user(username, email=email, name=name)
     _print_account(fmt, "user", created, "Their first token; it is shown only now")
 
@@ -58,7 +45,7 @@ def create_user(
 def create_service(name: str, fmt: Format = FormatOption) -> None:
     """Create a service account for a resource server; prints its token once. That token
     may only call POST /v1/introspect."""
-    with _services() as services:
+    with operator_services() as services:
         created = services.admin.create_service(name)
     _print_account(fmt, "service", created, "Its token, for POST /v1/introspect; shown only now")
 
@@ -92,7 +79,7 @@ def create_team(
     fmt: Format = FormatOption,
 ) -> None:
     """Create a team owned by an existing user."""
-    with _services() as services:
+    with operator_services() as services:
         team = services.admin.create_team(slug, owner=owner, name=name)
     render(
         fmt,
@@ -108,7 +95,7 @@ def add_member(slug: str, username: str, fmt: Format = FormatOption) -> None:
     """Add an existing user to a team."""
     from tokend.convert import auth_user
 
-    with _services() as services:
+    with operator_services() as services:
         team, user, added = services.admin.add_member(slug, username)
     message = "Added" if added else "Already a member:"
     render(
@@ -147,7 +134,7 @@ def set_password(username: str) -> None:
     from tokend.domain.passwords import WeakPassword
 
     password = _read_new_password()
-    with _services() as services:
+    with operator_services() as services:
         try:
             user = services.accounts.set_password(username, password)
         except WeakPassword as exc:
@@ -164,7 +151,7 @@ def invite(username: str, fmt: Format = FormatOption) -> None:
     from tokend.cli.times import absolute
     from tokend.convert import auth_user
 
-    with _services() as services:
+    with operator_services() as services:
         made = services.accounts.invite(username)
         settings = services.settings
     url = f"{settings.base_url}/invite/{made.code}"

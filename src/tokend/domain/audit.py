@@ -27,6 +27,12 @@ class EventType(StrEnum):
     INVITE_ACCEPTED = "account.invite_accepted"
     DEVICE_APPROVED = "device.approved"
     DEVICE_DENIED = "device.denied"
+    OAUTH_CONSENTED = "oauth.consented"
+    OAUTH_DENIED = "oauth.denied"
+    OAUTH_CODE_EXCHANGED = "oauth.code_exchanged"
+    OAUTH_CODE_REUSED = "oauth.code_reused"
+    OAUTH_REFRESHED = "oauth.token_refreshed"
+    OAUTH_REFRESH_REUSED = "oauth.refresh_token_reused"
 
 
 @dataclass(frozen=True, slots=True)

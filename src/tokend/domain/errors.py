@@ -120,3 +120,7 @@ class DeviceFlowError(TokendError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class NotConfigured(TokendError):
+    """A feature the operator has not set up (the message says which setting)."""

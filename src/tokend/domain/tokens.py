@@ -19,6 +19,7 @@ TOKEN_TYPE = "oauth2-token"
 class Origin(StrEnum):
     MANUAL = "manual"
     EMAIL = "email"
+    APP = "app"  # issued to an integration the person signed in to (OpenID Connect)
 
 
 @dataclass(frozen=True, slots=True)

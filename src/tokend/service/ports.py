@@ -7,8 +7,11 @@ from typing import NamedTuple, Protocol, Self
 from tokend.domain.accounts import Team, User
 from tokend.domain.audit import AuditEvent
 from tokend.domain.device import DeviceAuthorization, DeviceStatus
+from tokend.domain.integrations import Integration
 from tokend.domain.invites import Invite
+from tokend.domain.oauth import AuthorizationCode, Grant, RefreshToken
 from tokend.domain.sessions import Session
+from tokend.domain.signing_keys import StoredSigningKey
 from tokend.domain.tokens import Token
 from tokend.domain.upstream import PendingSignIn, UserIdentity, VerifiedClaims
 
@@ -200,6 +203,79 @@ class UpstreamSignInRepository(Protocol):
     def prune(self, expired_before: int) -> None: ...
 
 
+class IntegrationRepository(Protocol):
+    def add(self, integration: Integration) -> None: ...
+
+    def get(self, integration_id: str) -> Integration | None: ...
+
+    def by_client_id(self, client_id: str) -> Integration | None: ...
+
+    def list(self) -> list[Integration]: ...
+
+    def remove(self, integration_id: str) -> bool:
+        """Remove it with its codes, grants and refresh tokens (not the access tokens,
+        which the caller revokes first)."""
+        ...
+
+
+class OAuthRepository(Protocol):
+    """Codes, grants, refresh tokens and the access tokens issued under each grant."""
+
+    def add_code(self, code: AuthorizationCode) -> None: ...
+
+    def code_by_digest(self, digest: bytes) -> AuthorizationCode | None: ...
+
+    def use_code(self, code_id: str, now: int, grant_id: str) -> bool:
+        """Mark the code used, by ``grant_id``; False if it was used already."""
+        ...
+
+    def prune_codes(self, expired_before: int) -> None: ...
+
+    def add_grant(self, grant: Grant) -> None: ...
+
+    def get_grant(self, grant_id: str) -> Grant | None: ...
+
+    def grant_ids_of(self, integration_id: str) -> list[str]: ...
+
+    def revoke_grant(self, grant_id: str, now: int) -> bool:
+        """Revoke the grant and its refresh tokens; False if it was revoked already."""
+        ...
+
+    def add_refresh_token(self, token: RefreshToken) -> None: ...
+
+    def refresh_token_by_digest(self, digest: bytes) -> RefreshToken | None: ...
+
+    def use_refresh_token(self, token_id: str, now: int) -> bool:
+        """Mark it used (rotated away); False if it was used already."""
+        ...
+
+    def add_grant_token(self, grant_id: str, token_id: str) -> None: ...
+
+    def grant_token_ids(self, grant_id: str) -> list[str]: ...
+
+    def grant_token_revoked(self, grant_id: str) -> bool:
+        """Whether any access token of the grant was revoked (by the person, say)."""
+        ...
+
+
+class SigningKeyRepository(Protocol):
+    def newest(self) -> StoredSigningKey | None: ...
+
+    def get(self, kid: str) -> StoredSigningKey | None: ...
+
+    def add(self, key: StoredSigningKey) -> bool:
+        """Add the key; False if its generation exists already (another node made it)."""
+        ...
+
+    def all(self) -> list[StoredSigningKey]:
+        """Every key, newest generation first."""
+        ...
+
+    def retire(self, generation: int, now: int) -> None: ...
+
+    def prune(self, retired_before: int) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without ``commit()`` rolls it back."""
 
@@ -212,6 +288,9 @@ class UnitOfWork(Protocol):
     sign_in_failures: SignInFailures
     user_identities: UserIdentityRepository
     upstream_sign_ins: UpstreamSignInRepository
+    integrations: IntegrationRepository
+    oauth: OAuthRepository
+    signing_keys: SigningKeyRepository
 
     def __enter__(self) -> Self: ...
 

@@ -9,15 +9,23 @@ from tokend.service.ports import (
     AccountRepository,
     AuditLog,
     DeviceRepository,
+    IntegrationRepository,
     InviteRepository,
+    OAuthRepository,
     SessionRepository,
     SignInFailures,
+    SigningKeyRepository,
     TokenRepository,
     UpstreamSignInRepository,
     UserIdentityRepository,
 )
 from tokend.storage.audit_log import SqlAuditLog
 from tokend.storage.engine import WRITE_OPTION
+from tokend.storage.oauth import (
+    SqlIntegrationRepository,
+    SqlOAuthRepository,
+    SqlSigningKeyRepository,
+)
 from tokend.storage.people import (
     SqlDeviceRepository,
     SqlInviteRepository,
@@ -38,6 +46,9 @@ class SqlUnitOfWork:
     sign_in_failures: SignInFailures
     user_identities: UserIdentityRepository
     upstream_sign_ins: UpstreamSignInRepository
+    integrations: IntegrationRepository
+    oauth: OAuthRepository
+    signing_keys: SigningKeyRepository
 
     def __init__(self, engine: Engine, *, write: bool = False, one_read: bool = False) -> None:
         self._engine = engine
@@ -65,6 +76,9 @@ class SqlUnitOfWork:
         self.sign_in_failures = SqlSignInFailures(conn)
         self.user_identities = SqlUserIdentityRepository(conn)
         self.upstream_sign_ins = SqlUpstreamSignInRepository(conn)
+        self.integrations = SqlIntegrationRepository(conn)
+        self.oauth = SqlOAuthRepository(conn)
+        self.signing_keys = SqlSigningKeyRepository(conn)
         return self
 
     def __exit__(

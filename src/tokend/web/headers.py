@@ -8,18 +8,26 @@ and form targets; no inline script, no inline style, no framing, no ``<base>``.
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
+
+def content_security_policy(form_action: str = "'self'") -> str:
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            # Browsers apply it to the redirects that follow a form too: the consent
+            # page, whose answer redirects to the app, adds the app's origin.
+            f"form-action {form_action}",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        )
     )
-)
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
+CSP_HEADER = "content-security-policy"
 HTML_HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-content-type-options": "nosniff",
@@ -44,8 +52,13 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start" and _is_html(message):
-                kept = [h for h in message.get("headers", ()) if h[0].lower() not in _REPLACED]
-                message["headers"] = kept + _RAW_HEADERS
+                headers = message.get("headers", ())
+                kept = [h for h in headers if h[0].lower() not in _REPLACED]
+                added = _RAW_HEADERS
+                own = [h for h in headers if h[0].lower() == CSP_HEADER.encode()]
+                if own:  # a page's own policy, built by content_security_policy()
+                    added = [h for h in _RAW_HEADERS if h[0] != CSP_HEADER.encode()] + own[:1]
+                message["headers"] = kept + added
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -13,7 +13,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from tokend.domain.errors import Forbidden, NotFound, RateLimited, ValidationFailed
+from tokend.domain.errors import (
+    Forbidden,
+    NotConfigured,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+)
 from tokend.domain.tokens import MAX_TIMESTAMP_MS
 from tokend.http.errors import is_unavailable
 from tokend.web import csrf
@@ -146,6 +152,8 @@ async def _answer(request: Request, handler: Callable[[Request], Awaitable[Respo
         return response
     except ValidationFailed as exc:
         return error_page(request, 400, "Not accepted", str(exc))
+    except NotConfigured as exc:
+        return error_page(request, 503, "Not set up", str(exc))
     except (DBAPIError, PoolTimeout) as exc:
         if not is_unavailable(exc):
             raise

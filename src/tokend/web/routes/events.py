@@ -28,6 +28,12 @@ DESCRIPTIONS = {
     EventType.INVITE_ACCEPTED: "Invite accepted",
     EventType.DEVICE_APPROVED: "Device sign-in approved",
     EventType.DEVICE_DENIED: "Device sign-in denied",
+    EventType.OAUTH_CONSENTED: "Allowed an app to sign you in",
+    EventType.OAUTH_DENIED: "Denied an app",
+    EventType.OAUTH_CODE_EXCHANGED: "An app received its token",
+    EventType.OAUTH_CODE_REUSED: "An app's code was used twice: its tokens revoked",
+    EventType.OAUTH_REFRESHED: "An app renewed its token",
+    EventType.OAUTH_REFRESH_REUSED: "An old refresh token was replayed: the app's tokens revoked",
 }
 
 
