@@ -2,7 +2,7 @@
 what is refused."""
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from tokend.settings import Settings
 
@@ -52,3 +52,52 @@ def test_session_timeouts_must_be_positive() -> None:
     with pytest.raises(ValidationError):
         Settings(session_idle_s=0)
     assert Settings(session_idle_s=3).session_idle_s == 3
+
+
+def test_sign_in_through_an_identity_provider_is_off_by_default() -> None:
+    settings = Settings()
+    assert not settings.oidc_enabled
+    assert settings.oidc_scopes == "openid email profile"
+    assert not settings.oidc_create_users
+
+
+def test_the_identity_provider_needs_issuer_client_id_and_secret_together() -> None:
+    with pytest.raises(ValidationError, match="or none of them"):
+        Settings(oidc_issuer="https://idp.example.com", oidc_client_id="tokend")
+    with pytest.raises(ValidationError, match="or none of them"):
+        Settings(oidc_client_secret=SecretStr("s3cret"))
+    settings = Settings(
+        oidc_issuer="https://login.microsoftonline.com/TENANT/v2.0",
+        oidc_client_id="tokend",
+        oidc_client_secret=SecretStr("s3cret"),
+        oidc_email_domains=" Example.com, @example.org ,",
+    )
+    assert settings.oidc_enabled
+    assert settings.oidc_email_domain_list == ["example.com", "example.org"]
+    assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    ["idp.example.com", "ftp://idp.example.com", "http://idp.example.com", "https://idp/?a=1"],
+)
+def test_the_issuer_must_be_https_or_on_this_machine(issuer: str) -> None:
+    with pytest.raises(ValidationError, match="oidc_issuer"):
+        Settings(
+            oidc_issuer=issuer, oidc_client_id="tokend", oidc_client_secret=SecretStr("s3cret")
+        )
+
+
+def test_an_issuer_on_this_machine_may_be_http() -> None:
+    for issuer in ("http://localhost:8080/realms/x", "http://127.0.0.1:9000"):
+        settings = Settings(
+            oidc_issuer=issuer, oidc_client_id="c", oidc_client_secret=SecretStr("s")
+        )
+        assert settings.oidc_issuer == issuer
+
+
+def test_the_scopes_must_include_openid_and_domains_be_domains() -> None:
+    with pytest.raises(ValidationError, match="must include openid"):
+        Settings(oidc_scopes="email profile")
+    with pytest.raises(ValidationError, match="not an email domain"):
+        Settings(oidc_email_domains="example.com, localhost")

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from tokend.domain.audit import Requester
 from tokend.domain.digest import Digester
 from tokend.domain.sealing import Sealer
+from tokend.domain.upstream import button_label
 from tokend.service.accounts import AccountService
 from tokend.service.activity import ActivityRecorder
 from tokend.service.admin import AdminService
@@ -24,6 +25,7 @@ from tokend.service.rate_limit import RateLimiter
 from tokend.service.sessions import SessionPolicy, SessionService
 from tokend.service.signing import SigningKeys
 from tokend.service.tokens import TokenService
+from tokend.service.upstream import UPSTREAM_CALLBACK, AccountPolicy, UpstreamSignInService
 from tokend.settings import Settings
 from tokend.storage.engine import make_engine
 from tokend.storage.failure_counters import InProcessFailureCounter, RedisFailureCounter
@@ -49,6 +51,8 @@ class Services:
     integrations: IntegrationService
     signing_keys: SigningKeys
     provider: Provider
+    # Sign-in through the identity provider; None without TOKEND_OIDC_ISSUER.
+    upstream: UpstreamSignInService | None = None
 
     def start(self, *, signs_people_in: bool = True) -> None:
         """Start what a serving process runs in the background: the revocation feed
@@ -170,6 +174,35 @@ def bootstrap(settings: Settings | None = None) -> Services:
         integrations=integrations,
         signing_keys=signing_keys,
         provider=provider,
+        upstream=upstream_sign_in(settings, uow, digester, sessions),
+    )
+
+
+def upstream_sign_in(
+    settings: Settings, uow: SqlUnitOfWorkFactory, digester: Digester, sessions: SessionService
+) -> UpstreamSignInService | None:
+    if not (settings.oidc_issuer and settings.oidc_client_id and settings.oidc_client_secret):
+        return None
+    # Imported only when configured: Authlib and joserfc stay out of the CLI's start-up.
+    from tokend.upstream.provider import OidcProvider
+
+    provider = OidcProvider(
+        issuer=settings.oidc_issuer,
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret.get_secret_value(),
+        redirect_uri=f"{settings.base_url}{UPSTREAM_CALLBACK}",
+        scopes=settings.oidc_scopes,
+    )
+    return UpstreamSignInService(
+        uow=uow,
+        digester=digester,
+        provider=provider,
+        sessions=sessions,
+        policy=AccountPolicy(
+            create_users=settings.oidc_create_users,
+            email_domains=tuple(settings.oidc_email_domain_list),
+        ),
+        label=button_label(settings.oidc_issuer, settings.oidc_name),
     )
 
 

@@ -4,13 +4,14 @@ import ipaddress
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from tokend.domain.sealing import MIN_SECRET_LENGTH
 from tokend.domain.secret import DEFAULT_PREFIX, SecretFormat
+from tokend.domain.upstream import UpstreamSettingsError, valid_issuer
 
 
 class Settings(BaseSettings):
@@ -128,6 +129,35 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated IPs or CIDR networks whose X-Forwarded-For is believed.",
     )
+    # Sign-in through an upstream OpenID Connect provider (SPEC §10): all three of
+    # issuer, client id and secret, or none.
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="The identity provider's issuer URL (https://KEYCLOAK/realms/REALM); "
+        'adds a "Sign in with ..." button to /login.',
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="tokend's client id at the identity provider."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="tokend's client secret at the identity provider."
+    )
+    oidc_name: str | None = Field(
+        default=None,
+        description="The button's label. Default: \"Sign in with\" and the issuer's host.",
+    )
+    oidc_scopes: str = Field(
+        default="openid email profile", description="Scopes asked of the provider."
+    )
+    oidc_create_users: bool = Field(
+        default=False,
+        description="Create a tokend account at a person's first sign-in through the provider.",
+    )
+    oidc_email_domains: str = Field(
+        default="",
+        description="Comma-separated email domains; when set, accounts are created only for "
+        "people whose verified email is in one of them.",
+    )
 
     @field_validator("token_prefix")
     @classmethod
@@ -199,6 +229,57 @@ class Settings(BaseSettings):
         # Normalised: uvicorn would take a malformed entry as a literal host name,
         # trusting nobody without a word.
         return ",".join(networks)
+
+    @field_validator("oidc_issuer", "oidc_client_id", "oidc_name")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _valid_issuer(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return valid_issuer(value)
+        except UpstreamSettingsError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("oidc_scopes")
+    @classmethod
+    def _valid_scopes(cls, value: str) -> str:
+        scopes = value.split()
+        if "openid" not in scopes:
+            raise ValueError("must include openid")
+        return " ".join(scopes)
+
+    @field_validator("oidc_email_domains")
+    @classmethod
+    def _valid_domains(cls, value: str) -> str:
+        domains = [part.strip().lower().lstrip("@") for part in value.split(",")]
+        for domain in filter(None, domains):
+            if "." not in domain or any(c in domain for c in "@/ :"):
+                raise ValueError(f"{domain!r} is not an email domain (example.com)")
+        return ",".join(filter(None, domains))
+
+    @model_validator(mode="after")
+    def _oidc_all_or_none(self) -> "Settings":
+        secret = self.oidc_client_secret.get_secret_value() if self.oidc_client_secret else ""
+        given = [bool(self.oidc_issuer), bool(self.oidc_client_id), bool(secret)]
+        if any(given) and not all(given):
+            raise ValueError(
+                "set all of TOKEND_OIDC_ISSUER, TOKEND_OIDC_CLIENT_ID and "
+                "TOKEND_OIDC_CLIENT_SECRET, or none of them"
+            )
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.oidc_issuer is not None
+
+    @property
+    def oidc_email_domain_list(self) -> list[str]:
+        return self.oidc_email_domains.split(",") if self.oidc_email_domains else []
 
     @property
     def base_url(self) -> str:

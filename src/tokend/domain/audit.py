@@ -18,6 +18,7 @@ class EventType(StrEnum):
     TOKEN_LEAKED = "token.leaked"
     AUTH_RATE_LIMITED = "auth.rate_limited"
     SIGNED_IN = "auth.signed_in"
+    SIGNED_IN_UPSTREAM = "auth.signed_in_upstream"
     SIGN_IN_FAILED = "auth.sign_in_failed"
     SIGNED_OUT = "auth.signed_out"
     SESSION_ENDED = "auth.session_ended"

@@ -13,6 +13,7 @@ from tokend.domain.oauth import AuthorizationCode, Grant, RefreshToken
 from tokend.domain.sessions import Session
 from tokend.domain.signing_keys import StoredSigningKey
 from tokend.domain.tokens import Token
+from tokend.domain.upstream import PendingSignIn, UserIdentity, VerifiedClaims
 
 
 class FailureCount(NamedTuple):
@@ -180,6 +181,28 @@ class SignInFailures(Protocol):
         ...
 
 
+class UserIdentityRepository(Protocol):
+    """Accounts at upstream identity providers linked to tokend users."""
+
+    def get(self, issuer: str, subject: str) -> UserIdentity | None: ...
+
+    def add(self, identity: UserIdentity) -> bool:
+        """Link it; False if (issuer, subject) is linked already (a race lost)."""
+        ...
+
+
+class UpstreamSignInRepository(Protocol):
+    """Sign-ins under way at the upstream provider, by their state's digest."""
+
+    def add(self, pending: PendingSignIn) -> None: ...
+
+    def take(self, state_digest: bytes) -> PendingSignIn | None:
+        """Remove and return it: of two callbacks with the same state, one gets it."""
+        ...
+
+    def prune(self, expired_before: int) -> None: ...
+
+
 class IntegrationRepository(Protocol):
     def add(self, integration: Integration) -> None: ...
 
@@ -263,6 +286,8 @@ class UnitOfWork(Protocol):
     invites: InviteRepository
     devices: DeviceRepository
     sign_in_failures: SignInFailures
+    user_identities: UserIdentityRepository
+    upstream_sign_ins: UpstreamSignInRepository
     integrations: IntegrationRepository
     oauth: OAuthRepository
     signing_keys: SigningKeyRepository
@@ -302,6 +327,23 @@ class RevocationFeed(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class IdentityProvider(Protocol):
+    """The upstream OpenID Connect provider, over the network. Raises
+    `ProviderUnavailable` when it cannot be reached, `ProviderRejected` when its
+    answer is refused or does not verify."""
+
+    issuer: str
+
+    def authorization_url(self, *, state: str, nonce: str, code_verifier: str) -> str:
+        """Where to send the browser: the authorization endpoint, with PKCE (S256)."""
+        ...
+
+    def verified_claims(self, *, code: str, code_verifier: str, nonce: str) -> VerifiedClaims:
+        """Trade the code for tokens; the id_token's claims once its signature, iss,
+        aud, exp and nonce are verified."""
+        ...
 
 
 class FailureCounter(Protocol):

@@ -86,8 +86,16 @@ class SessionService:
             password_hash = uow.accounts.password_hash(user.id)
         self._check(user, user.username, password_hash, password, requester)
 
-    def start(self, uow: UnitOfWork, user: User, requester: Requester) -> SignedIn:
-        """A new session for ``user``, in the caller's transaction (sign-in, invite)."""
+    def start(
+        self,
+        uow: UnitOfWork,
+        user: User,
+        requester: Requester,
+        *,
+        event: EventType = EventType.SIGNED_IN,
+    ) -> SignedIn:
+        """A new session for ``user``, in the caller's transaction (sign-in, invite,
+        sign-in through the identity provider, recorded as ``event``)."""
         now = self.clock()
         policy = self.policy
         uow.sessions.delete_ended(user.id, now - policy.idle_ms, now - policy.absolute_ms)
@@ -101,7 +109,7 @@ class SessionService:
             requester=requester,
         )
         uow.sessions.add(session)
-        record_account(uow, EventType.SIGNED_IN, now=now, user_id=user.id, requester=requester)
+        record_account(uow, event, now=now, user_id=user.id, requester=requester)
         return SignedIn(Person(user, session.id), session, secret)
 
     def resolve(self, secret: str | None) -> tuple[Person, Session]:

@@ -16,6 +16,8 @@ from tokend.service.ports import (
     SignInFailures,
     SigningKeyRepository,
     TokenRepository,
+    UpstreamSignInRepository,
+    UserIdentityRepository,
 )
 from tokend.storage.audit_log import SqlAuditLog
 from tokend.storage.engine import WRITE_OPTION
@@ -31,6 +33,7 @@ from tokend.storage.people import (
     SqlSignInFailures,
 )
 from tokend.storage.repository import SqlAccountRepository, SqlTokenRepository
+from tokend.storage.upstream import SqlUpstreamSignInRepository, SqlUserIdentityRepository
 
 
 class SqlUnitOfWork:
@@ -41,6 +44,8 @@ class SqlUnitOfWork:
     invites: InviteRepository
     devices: DeviceRepository
     sign_in_failures: SignInFailures
+    user_identities: UserIdentityRepository
+    upstream_sign_ins: UpstreamSignInRepository
     integrations: IntegrationRepository
     oauth: OAuthRepository
     signing_keys: SigningKeyRepository
@@ -69,6 +74,8 @@ class SqlUnitOfWork:
         self.invites = SqlInviteRepository(conn)
         self.devices = SqlDeviceRepository(conn)
         self.sign_in_failures = SqlSignInFailures(conn)
+        self.user_identities = SqlUserIdentityRepository(conn)
+        self.upstream_sign_ins = SqlUpstreamSignInRepository(conn)
         self.integrations = SqlIntegrationRepository(conn)
         self.oauth = SqlOAuthRepository(conn)
         self.signing_keys = SqlSigningKeyRepository(conn)

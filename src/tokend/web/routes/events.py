@@ -19,6 +19,7 @@ DESCRIPTIONS = {
     EventType.TOKEN_LEAKED: "Token found leaked, and revoked",
     EventType.AUTH_RATE_LIMITED: "Refused: too many failed attempts",
     EventType.SIGNED_IN: "Signed in",
+    EventType.SIGNED_IN_UPSTREAM: "Signed in through the identity provider",
     EventType.SIGN_IN_FAILED: "Failed sign-in",
     EventType.SIGNED_OUT: "Signed out",
     EventType.SESSION_ENDED: "Session ended",

@@ -39,7 +39,7 @@ async def home(request: Request) -> Response:
     return redirect(HOME if await current_visit(request) else LOGIN)
 
 
-def _login_page(
+def sign_in_page(
     request: Request,
     *,
     status: int = 200,
@@ -48,8 +48,12 @@ def _login_page(
     error: str | None = None,
     notice: str | None = None,
     retry_after_s: int | None = None,
+    alert: str | None = None,
 ) -> Response:
-    settings = services_of(request).settings
+    """The sign-in page; ``error`` is the password form's, ``alert`` one about
+    signing in through the identity provider."""
+    services = services_of(request)
+    settings = services.settings
     token = csrf.anonymous_token(request, settings)
     response = render(
         request,
@@ -61,6 +65,8 @@ def _login_page(
         login=login,
         next_path=next_path,
         notice=notice,
+        alert=alert,
+        upstream_label=services.upstream.label if services.upstream else None,
     )
     csrf.keep_anonymous_token(response, request, settings, token)
     if retry_after_s is not None:
@@ -77,7 +83,7 @@ async def login_page(
     next_path = local_path(next)
     if await current_visit(request):
         return redirect(next_path)
-    return _login_page(request, next_path=next_path, notice=SESSION_ENDED if ended else None)
+    return sign_in_page(request, next_path=next_path, notice=SESSION_ENDED if ended else None)
 
 
 @router.post(LOGIN)
@@ -93,9 +99,9 @@ async def sign_in(request: Request) -> Response:
             services.sessions.sign_in, login, password, requester(request)
         )
     except SignInFailed as exc:
-        return _login_page(request, status=400, login=login, next_path=next_path, error=str(exc))
+        return sign_in_page(request, status=400, login=login, next_path=next_path, error=str(exc))
     except (SignInLocked, RateLimited) as exc:
-        return _login_page(
+        return sign_in_page(
             request,
             status=429,
             login=login,
