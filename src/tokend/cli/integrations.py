@@ -1,5 +1,6 @@
 """``tokend admin create-integration``, ``list-integrations``, ``remove-integration``
-and ``rotate-signing-key``: the operator's side of "Sign in with tokend"."""
+and ``rotate-signing-key``: the operator's side of "Sign in with tokend"; and
+``link-identity``, of signing in through an identity provider."""
 
 from typing import TYPE_CHECKING, Annotated
 
@@ -118,8 +119,34 @@ def rotate_signing_key(fmt: Format = FormatOption) -> None:
     )
 
 
+def link_identity(
+    username: str,
+    subject: Annotated[
+        str, typer.Argument(help="The person's 'sub' at the provider (the refusal page shows it).")
+    ],
+    fmt: Format = FormatOption,
+) -> None:
+    """Link a person to their account at the identity provider (TOKEND_OIDC_ISSUER): they
+    then sign in with the "Sign in with …" button."""
+    from tokend.cli.output import fail
+
+    with operator_services() as services:
+        if services.upstream is None:
+            fail(
+                "no identity provider is set up: set TOKEND_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET"
+            )
+        user = services.upstream.link(username, subject)
+        issuer = services.upstream.provider.issuer
+    render(
+        fmt,
+        {"username": user.username, "userId": user.id, "issuer": issuer, "subject": subject},
+        lambda: say(f"{user.username} now signs in through {issuer} (sub {subject})."),
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command("create-integration")(create_integration)
     app.command("list-integrations")(list_integrations)
     app.command("remove-integration")(remove_integration)
     app.command("rotate-signing-key")(rotate_signing_key)
+    app.command("link-identity")(link_identity)

@@ -17,7 +17,7 @@ from tokend.domain import ids
 from tokend.domain.accounts import User, validate_display_name, validate_email
 from tokend.domain.audit import EventType, Requester
 from tokend.domain.digest import Digester
-from tokend.domain.errors import ValidationFailed
+from tokend.domain.errors import Conflict, NotFound, ValidationFailed
 from tokend.domain.upstream import (
     NoLinkedAccount,
     PendingSignIn,
@@ -133,6 +133,26 @@ class UpstreamSignInService:
                 raise
         log.warning("sign-in through %s: the identity could not be linked", claims.issuer)
         raise ProviderUnavailable()
+
+    def link(self, username: str, subject: str) -> User:
+        """Link an existing account to the provider's ``sub`` for it, so that the person
+        signs in through the provider (the operator's way in while accounts are not
+        created at first sign-in)."""
+        subject = subject.strip()
+        if not subject or len(subject) > 255:
+            raise ValidationFailed("The subject (sub) must be 1 to 255 characters.")
+        with self.uow(write=True) as uow:
+            user = uow.accounts.get_user_by_username(username)
+            if user is None or user.is_service:
+                raise NotFound(f"No person has the username {username!r}.")
+            issuer = self.provider.issuer
+            existing = uow.user_identities.get(issuer, subject)
+            if existing is not None and existing.user_id != user.id:
+                raise Conflict("That subject is linked to another account already.")
+            if existing is None:
+                uow.user_identities.add(UserIdentity(issuer, subject, user.id, self.clock()))
+            uow.commit()
+        return user
 
     def _take(self, state: str | None) -> PendingSignIn | None:
         if not state or len(state) > STATE_MAX_LENGTH:
