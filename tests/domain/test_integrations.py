@@ -40,6 +40,10 @@ def test_accepted(uri: str) -> None:
         "https://app.example/c b",
         "https://app.example/\x00",
         "https://app.example/" + "x" * 2000,
+        "https://user:pass@app.example/cb",  # credentials in the URI
+        "https://a;script-src *.example/cb",  # would break out of the CSP header
+        "https://app.example:99999999/cb",
+        "https://app_example/cb",
     ],
 )
 def test_refused(uri: str) -> None:

@@ -5,6 +5,7 @@ exactly, character for character (RFC 9700 §4.1.3), never by prefix or pattern.
 """
 
 import hmac
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -19,6 +20,8 @@ REDIRECT_URI_MAX_LENGTH = 2000
 # Loopback redirects may use http (RFC 8252 §7.3); anywhere else a code in the clear
 # could be read off the network.
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# No user:password@, nothing a browser or a header would read differently.
+_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,9 @@ def _redirect_uri_problem(uri: str) -> str | None:
     if parts.fragment or "#" in uri:
         return "a redirect URI has no fragment (#…)"
     scheme = parts.scheme.lower()
+    if parts.netloc and not _HOST.fullmatch(parts.netloc):
+        # Also what keeps the consent page's CSP header, which names this origin, whole.
+        return "the host must be a name, an IPv4 or a [IPv6] address, with an optional port"
     if scheme == "https":
         return None if parts.hostname else "it names no host"
     if scheme == "http":
