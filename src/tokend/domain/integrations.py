@@ -21,7 +21,10 @@ REDIRECT_URI_MAX_LENGTH = 2000
 # could be read off the network.
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # No user:password@, nothing a browser or a header would read differently.
-_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"  # name, IPv4, [IPv6]
+    r"(?::[0-9]{1,5})?"
+)
 
 
 @dataclass(frozen=True, slots=True)
