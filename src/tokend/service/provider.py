@@ -265,20 +265,14 @@ class Provider:
         signer = self.keys.current()
         for _ in range(2):  # a second pass only after losing a race for the code
             now = self.clock()
-            revoked: list[str] = []
             with self.uow(write=True) as uow:
                 found = uow.oauth.code_by_digest(digest)
                 if found is None or found.integration_id != client.id:
                     raise InvalidGrant("The code is not valid.")
                 if found.used_at is not None:
-                    if found.grant_id is not None:
-                        revoked = revoke_grant(uow, found.grant_id, now, requester)
-                    record_account(
-                        uow, EventType.OAUTH_CODE_REUSED, now=now, user_id=found.user_id,
-                        requester=requester,
-                    )  # fmt: skip
-                    uow.commit()
-                    self._forget(revoked)
+                    self._end_grant(
+                        uow, found.grant_id, EventType.OAUTH_CODE_REUSED, found.user_id, requester
+                    )
                     raise InvalidGrant(
                         "The code was used already; the tokens issued for it are revoked."
                     )
@@ -331,14 +325,8 @@ class Provider:
                     # A replay, or the person revoked the app's token: either way the
                     # grant ends here.
                     replayed = found.used_at is not None
-                    revoked = revoke_grant(uow, grant.id, now, requester)
-                    if replayed:
-                        record_account(
-                            uow, EventType.OAUTH_REFRESH_REUSED, now=now, user_id=grant.user_id,
-                            requester=requester,
-                        )  # fmt: skip
-                    uow.commit()
-                    self._forget(revoked)
+                    event = EventType.OAUTH_REFRESH_REUSED if replayed else None
+                    self._end_grant(uow, grant.id, event, grant.user_id, requester)
                     raise InvalidGrant(
                         "The refresh token was used already; the tokens issued for it are revoked."
                         if replayed
@@ -464,8 +452,22 @@ class Provider:
             refresh_token=refresh,
         )
 
-    def _forget(self, token_ids: list[str]) -> None:
-        for token_id in token_ids:
+    def _end_grant(
+        self,
+        uow: UnitOfWork,
+        grant_id: str | None,
+        event: EventType | None,
+        user_id: str,
+        requester: Requester,
+    ) -> None:
+        """Revoke the grant (if the code made one) and record why; commits, so that the
+        revocation stands although the request fails."""
+        now = self.clock()
+        revoked = revoke_grant(uow, grant_id, now, requester) if grant_id else []
+        if event is not None:
+            record_account(uow, event, now=now, user_id=user_id, requester=requester)
+        uow.commit()
+        for token_id in revoked:
             self.tokens.revoked(token_id)
 
 

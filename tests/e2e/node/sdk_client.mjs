@@ -16,41 +16,11 @@
 // raw JSON the server sent: any field the SDK had to invent, coerce or drop fails
 // the run too.
 
-import { createRequire } from "node:module";
 import { isDeepStrictEqual } from "node:util";
 
 import { HTTPClient, Vercel } from "@vercel/sdk";
 
-const PINNED_SDK_VERSION = "1.28.35";
-const require = createRequire(import.meta.url);
-const sdkVersion = require("@vercel/sdk/package.json").version;
-
-// Every secret this run learns; scrubbed from anything written out.
-const secrets = new Set();
-// Shape of a tokend secret (default prefix); scrubbed too, as a safety net.
-const SECRET_PATTERN = /\b[a-z]+_[0-9A-Za-z]{36}\b/g;
-
-function redact(text) {
-  let out = String(text);
-  for (const secret of secrets) {
-    if (secret) out = out.split(secret).join("[REDACTED]");
-  }
-  return out.replace(SECRET_PATTERN, "[REDACTED]");
-}
-
-class CheckFailed extends Error {
-  name = "CheckFailed";
-}
-
-function check(condition, message) {
-  if (!condition) throw new CheckFailed(message);
-}
-
-function requireEnv(name) {
-  const value = process.env[name];
-  if (!value) throw new CheckFailed(`environment variable ${name} is not set`);
-  return value;
-}
+import { CheckFailed, check, checkPinnedVersion, redact, requireEnv, sdkVersion, secrets } from "./common.mjs";
 
 // The raw HTTP exchanges, in order, captured by a response hook.
 const exchanges = [];
@@ -137,10 +107,7 @@ function differences(parsed, raw) {
 }
 
 async function main() {
-  check(
-    sdkVersion === PINNED_SDK_VERSION,
-    `@vercel/sdk ${sdkVersion} is installed, ${PINNED_SDK_VERSION} is pinned`,
-  );
+  checkPinnedVersion();
   const serverURL = requireEnv("TOKEND_URL");
   const callerToken = requireEnv("TOKEND_TOKEN");
   secrets.add(callerToken);

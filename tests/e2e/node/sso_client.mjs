@@ -21,40 +21,9 @@
 // Exit status: 0 when every exchange answered as HTTP (success or HTTP error);
 // 1 with the error message on stderr otherwise.
 
-import { createRequire } from "node:module";
-
 import { HTTPClient, Vercel } from "@vercel/sdk";
 
-const PINNED_SDK_VERSION = "1.28.35";
-const require = createRequire(import.meta.url);
-const sdkVersion = require("@vercel/sdk/package.json").version;
-
-// Every secret this run learns or is given; scrubbed from stderr.
-const secrets = new Set();
-const SECRET_PATTERN = /\b[a-z]+_[0-9A-Za-z]{36}\b/g;
-const JWT_PATTERN = /\beyJ[\w-]+\.[\w-]+\.[\w-]+/g;
-
-function redact(text) {
-  let out = String(text);
-  for (const secret of secrets) {
-    if (secret) out = out.split(secret).join("[REDACTED]");
-  }
-  return out.replace(SECRET_PATTERN, "[REDACTED]").replace(JWT_PATTERN, "[REDACTED]");
-}
-
-class CheckFailed extends Error {
-  name = "CheckFailed";
-}
-
-function check(condition, message) {
-  if (!condition) throw new CheckFailed(message);
-}
-
-function requireEnv(name) {
-  const value = process.env[name];
-  if (!value) throw new CheckFailed(`environment variable ${name} is not set`);
-  return value;
-}
+import { CheckFailed, check, checkPinnedVersion, redact, requireEnv, sdkVersion, secrets } from "./common.mjs";
 
 // The raw HTTP exchanges, in order, captured by hooks: what the SDK sent and got.
 const exchanges = [];
@@ -123,10 +92,7 @@ function summary(index) {
 }
 
 async function main() {
-  check(
-    sdkVersion === PINNED_SDK_VERSION,
-    `@vercel/sdk ${sdkVersion} is installed, ${PINNED_SDK_VERSION} is pinned`,
-  );
+  checkPinnedVersion();
   const serverURL = requireEnv("TOKEND_URL");
   const clientId = requireEnv("SSO_CLIENT_ID");
   const clientSecret = requireEnv("SSO_CLIENT_SECRET");
