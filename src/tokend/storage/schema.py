@@ -73,6 +73,9 @@ tokens = Table(
     Column("revoked_at", BigInteger),
     Column("leaked_at", BigInteger),
     Column("leaked_url", Text),
+    # A JSON list of permission names, sorted; NULL: unrestricted (every token made
+    # before permissions existed, and every Vercel-style token).
+    Column("permissions", Text),
     # createdAt is the paging cursor; unique per user so that a page boundary
     # never falls between two tokens of the same millisecond.
     Index("ix_tokens_user_id_created_at", "user_id", "created_at", unique=True),
@@ -265,4 +268,24 @@ upstream_sign_ins = Table(
     Column("nonce", String(64), nullable=False),
     Column("next_path", String(2000), nullable=False),
     Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
+# The instance's catalogue of permissions tokens may carry, beside tokend's own.
+permissions = Table(
+    "permissions",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("description", String(200), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# A team's lifecycle policy; the stricter of it and the instance's settings applies.
+team_policies = Table(
+    "team_policies",
+    metadata,
+    Column("team_id", String(40), ForeignKey("teams.id"), primary_key=True),
+    Column("max_lifetime_ms", BigInteger),
+    Column("inactivity_ms", BigInteger),
+    Column("require_expiry", Integer, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
 )
