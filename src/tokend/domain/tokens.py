@@ -39,6 +39,8 @@ class Token:
     revoked_at: int | None = None
     leaked_at: int | None = None
     leaked_url: str | None = None
+    # None: unrestricted; else all it may do (tokend.domain.permissions).
+    permissions: frozenset[str] | None = None
 
     @property
     def team_id(self) -> str | None:

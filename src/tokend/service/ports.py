@@ -10,6 +10,7 @@ from tokend.domain.device import DeviceAuthorization, DeviceStatus
 from tokend.domain.integrations import Integration
 from tokend.domain.invites import Invite
 from tokend.domain.oauth import AuthorizationCode, Grant, RefreshToken
+from tokend.domain.permissions import CataloguedPermission
 from tokend.domain.sessions import Session
 from tokend.domain.signing_keys import StoredSigningKey
 from tokend.domain.tokens import Token
@@ -276,6 +277,22 @@ class SigningKeyRepository(Protocol):
     def prune(self, retired_before: int) -> None: ...
 
 
+class PermissionCatalogue(Protocol):
+    """The instance's own permission names (tokend's built-in ones are not stored)."""
+
+    def add(self, permission: CataloguedPermission) -> bool:
+        """False if the name is catalogued already."""
+        ...
+
+    def list(self) -> list[CataloguedPermission]: ...
+
+    def known(self, names: frozenset[str]) -> frozenset[str]:
+        """Which of ``names`` are catalogued."""
+        ...
+
+    def remove(self, name: str) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without ``commit()`` rolls it back."""
 
@@ -291,6 +308,7 @@ class UnitOfWork(Protocol):
     integrations: IntegrationRepository
     oauth: OAuthRepository
     signing_keys: SigningKeyRepository
+    permissions: PermissionCatalogue
 
     def __enter__(self) -> Self: ...
 

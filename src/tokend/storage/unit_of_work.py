@@ -12,6 +12,7 @@ from tokend.service.ports import (
     IntegrationRepository,
     InviteRepository,
     OAuthRepository,
+    PermissionCatalogue,
     SessionRepository,
     SignInFailures,
     SigningKeyRepository,
@@ -32,6 +33,7 @@ from tokend.storage.people import (
     SqlSessionRepository,
     SqlSignInFailures,
 )
+from tokend.storage.permissions import SqlPermissionCatalogue
 from tokend.storage.repository import SqlAccountRepository, SqlTokenRepository
 from tokend.storage.upstream import SqlUpstreamSignInRepository, SqlUserIdentityRepository
 
@@ -49,6 +51,7 @@ class SqlUnitOfWork:
     integrations: IntegrationRepository
     oauth: OAuthRepository
     signing_keys: SigningKeyRepository
+    permissions: PermissionCatalogue
 
     def __init__(self, engine: Engine, *, write: bool = False, one_read: bool = False) -> None:
         self._engine = engine
@@ -79,6 +82,7 @@ class SqlUnitOfWork:
         self.integrations = SqlIntegrationRepository(conn)
         self.oauth = SqlOAuthRepository(conn)
         self.signing_keys = SqlSigningKeyRepository(conn)
+        self.permissions = SqlPermissionCatalogue(conn)
         return self
 
     def __exit__(
