@@ -15,6 +15,7 @@ from tokend.service.ports import (
     SessionRepository,
     SignInFailures,
     SigningKeyRepository,
+    TeamPolicyRepository,
     TokenRepository,
     UpstreamSignInRepository,
     UserIdentityRepository,
@@ -32,6 +33,7 @@ from tokend.storage.people import (
     SqlSessionRepository,
     SqlSignInFailures,
 )
+from tokend.storage.policies import SqlTeamPolicyRepository
 from tokend.storage.repository import SqlAccountRepository, SqlTokenRepository
 from tokend.storage.upstream import SqlUpstreamSignInRepository, SqlUserIdentityRepository
 
@@ -49,6 +51,7 @@ class SqlUnitOfWork:
     integrations: IntegrationRepository
     oauth: OAuthRepository
     signing_keys: SigningKeyRepository
+    team_policies: TeamPolicyRepository
 
     def __init__(self, engine: Engine, *, write: bool = False, one_read: bool = False) -> None:
         self._engine = engine
@@ -79,6 +82,7 @@ class SqlUnitOfWork:
         self.integrations = SqlIntegrationRepository(conn)
         self.oauth = SqlOAuthRepository(conn)
         self.signing_keys = SqlSigningKeyRepository(conn)
+        self.team_policies = SqlTeamPolicyRepository(conn)
         return self
 
     def __exit__(
