@@ -19,6 +19,7 @@ from tokend.service.integrations import IntegrationService
 from tokend.service.introspection import IntrospectionService
 from tokend.service.leaks import LeakService
 from tokend.service.passwords import PasswordHasher
+from tokend.service.permissions import PermissionService
 from tokend.service.policies import PolicyService
 from tokend.service.ports import FailureCounter, RevocationFeed
 from tokend.service.provider import Provider, ProviderPolicy
@@ -53,6 +54,7 @@ class Services:
     integrations: IntegrationService
     signing_keys: SigningKeys
     provider: Provider
+    permissions: PermissionService
     # Sign-in through the identity provider; None without TOKEND_OIDC_ISSUER.
     upstream: UpstreamSignInService | None = None
 
@@ -183,6 +185,7 @@ def bootstrap(settings: Settings | None = None) -> Services:
         integrations=integrations,
         signing_keys=signing_keys,
         provider=provider,
+        permissions=PermissionService(uow=uow),
         upstream=upstream_sign_in(settings, uow, digester, sessions),
     )
 

@@ -37,6 +37,7 @@ def auth_token(token: Token) -> AuthToken:
         leaked_at=token.leaked_at,
         leaked_url=token.leaked_url,
         inactivity_expires_at=token.inactivity_expires_at,
+        permissions=None if token.permissions is None else sorted(token.permissions),
     )
 
 

@@ -125,6 +125,10 @@ class AuthToken(_Lifetime, _Omitting):
         description="Where an inactivity limit applies: when the token stops working "
         "unless used before (activeAt + the limit). In the past: expired by disuse.",
     )
+    permissions: list[str] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="A restricted token's permissions: all it may do. Absent: unrestricted.",
+    )
 
     @property
     def active_at_datetime(self) -> datetime:
@@ -172,6 +176,13 @@ class CreateTokenRequest(WireModel):
     )
     project_id: StrictStr | None = Field(
         default=None, min_length=1, max_length=256, json_schema_extra=_NO_CONTROL_CHARACTERS
+    )
+    permissions: list[StrictStr] | None = Field(
+        default=None,
+        max_length=50,
+        description="Restrict the token to these permissions (tokend's own, such as "
+        "`tokens:read`, and the instance's catalogue). Absent: unrestricted. A restricted "
+        "caller may only grant a subset of its own.",
     )
 
 
@@ -261,7 +272,10 @@ class Introspection(_OmitNone):
     jti: str | SkipJsonSchema[None] = Field(default=None, description="The token id.")
     iat: int | SkipJsonSchema[None] = Field(default=None, description="Created, in seconds.")
     exp: int | SkipJsonSchema[None] = Field(default=None, description="Expiry, in seconds.")
-    scope: str | SkipJsonSchema[None] = Field(default=None, description="user or team.")
+    scope: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="The token's permissions, space-separated; `*` when it is unrestricted.",
+    )
     team_id: str | SkipJsonSchema[None] = None
     project_id: str | SkipJsonSchema[None] = None
 

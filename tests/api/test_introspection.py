@@ -38,7 +38,7 @@ def test_a_live_token_is_active_with_its_user(
         "jti": made.token.id,
         "iat": made.token.created_at // 1000,
         "exp": expires // 1000,
-        "scope": "user",
+        "scope": "*",
     }
 
 

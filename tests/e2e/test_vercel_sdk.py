@@ -19,11 +19,17 @@ import pytest
 from tests.conftest import Account
 from tests.e2e.sdk import SDK_VERSION, SECRET, run_node
 from tests.support import Server
+from tokend.bootstrap import Services
 
 
-def run_sdk_client(script: Path, server: Server, token: str) -> dict[str, Any]:
+def run_sdk_client(
+    script: Path, server: Server, token: str, restricted: list[str] | None = None
+) -> dict[str, Any]:
     # The token travels in the environment, never on the command line.
-    done = run_node(script, {"TOKEND_URL": server.url, "TOKEND_TOKEN": token})
+    env = {"TOKEND_URL": server.url, "TOKEND_TOKEN": token}
+    if restricted:
+        env["TOKEND_RESTRICTED_IDS"] = ",".join(restricted)
+    done = run_node(script, env)
     stdout, stderr = done.stdout, done.stderr
     # Never let a secret reach a report, whatever happened.
     assert token not in stdout, "the SDK client printed the secret"
@@ -140,3 +146,29 @@ def test_vercel_sdk_against_live_server(node_client: Path, server: Server, alice
         for revoked in ("session", "doomed"):
             assert api.get(f"/v5/user/tokens/{ids[revoked]}").status_code == 404
             assert api.delete(f"/v3/user/tokens/{ids[revoked]}").status_code == 404
+
+
+def test_vercel_sdk_reads_restricted_tokens(
+    node_client: Path, server: Server, services: Services, alice: Account
+) -> None:
+    """Restricted tokens (tokend's `permissions`, which the SDK does not know) are
+    listed and read through the SDK like any other; it drops only that field."""
+    caller = services.authenticator.authenticate(alice.token)
+    restricted = [
+        services.tokens.create(caller, name=f"ci-{n}", permissions=permissions).token.id
+        for n, permissions in enumerate((["tokens:read"], [], ["user:read", "events:read"]))
+    ]
+    seen = run_sdk_client(node_client, server, alice.token, restricted)
+    assert set(seen["statuses"]["create"]) == {200}
+    assert set(restricted) <= set(seen["list"]["ids"])
+    assert set(restricted) <= set(seen["listAfter"]["ids"])
+    assert {token_id: entry["permissions"] for token_id, entry in seen["restricted"].items()} == {
+        restricted[0]: ["tokens:read"],
+        restricted[1]: [],
+        restricted[2]: ["events:read", "user:read"],
+    }
+    for token_id, entry in seen["restricted"].items():
+        assert entry["sdk"]["id"] == token_id
+        assert "permissions" not in entry["sdk"]
+    # Each restricted token in each answer that carried one: two lists and a get each.
+    assert seen["permissionsDropped"] == 3 * 3

@@ -101,8 +101,11 @@ class Element:
             name = element.attrs.get("name")
             if not name:
                 continue
-            if element.tag == "input" and element.attrs.get("type") not in ("submit", "button"):
-                values[name] = element.attrs.get("value", "")
+            kind = element.attrs.get("type")
+            if kind in ("checkbox", "radio") and "checked" not in element.attrs:
+                continue  # a browser sends only the boxes and the radio checked
+            if element.tag == "input" and kind not in ("submit", "button"):
+                values[name] = element.attrs.get("value", "on")
             elif element.tag == "select":
                 options = element.all("option")
                 chosen = [o for o in options if "selected" in o.attrs] or options[:1]

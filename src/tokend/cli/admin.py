@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from tokend.cli import integrations, team_policy
+from tokend.cli import integrations, permissions, team_policy
 from tokend.cli.operator import operator_services
 from tokend.cli.output import Format, FormatOption, console, fail, render, say
 
@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 integrations.register(app)
 team_policy.register(app)
+app.add_typer(permissions.app, name="permissions")
 
 
 def _team_json(team: "Team") -> dict[str, object]:

@@ -50,7 +50,10 @@ def _token_ids(values: list[str]) -> list[str]:
 def _scope(token: AuthToken) -> str:
     scopes = token.scopes or []
     teams = [scope.team_id for scope in scopes if isinstance(scope, TeamScope)]
-    return f"team {teams[0]}" if teams else "user"
+    where = f"team {teams[0]}" if teams else "user"
+    if token.permissions is None:
+        return where
+    return f"{where}, only {' '.join(token.permissions) or 'authentication'}"
 
 
 def _expires(token: AuthToken, now: datetime) -> str:
@@ -134,6 +137,14 @@ def create(
     project: Annotated[
         str | None, typer.Option("--project", metavar="ID", help="Limit it to a project.")
     ] = None,
+    permission: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--permission",
+            metavar="NAME",
+            help="Restrict it to this permission (repeat for more); default: unrestricted.",
+        ),
+    ] = None,
     fmt: Format = FormatOption,
 ) -> None:
     """Create a token and print its secret, which is shown only this once."""
@@ -141,7 +152,12 @@ def create(
     team_id, slug = (team, None) if team and team.startswith("team_") else (None, team)
     with logged_in() as client:
         created = client.tokens.create(
-            name, expires_at=expires_at, team_id=team_id, slug=slug, project_id=project
+            name,
+            expires_at=expires_at,
+            team_id=team_id,
+            slug=slug,
+            project_id=project,
+            permissions=permission,
         )
     _print_issued(created, fmt, "Created")
 

@@ -1,6 +1,6 @@
 """`AsyncClient`: the same API as `Client`, with ``await`` and ``async for``."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, TypeVar
@@ -109,10 +109,17 @@ class AsyncTokens:
         project_id: str | None = None,
         *,
         slug: str | None = None,
+        permissions: Iterable[str] | None = None,
     ) -> CreateTokenResponse:
-        """A new token; its secret is in ``.bearer_token``, and only there."""
+        """A new token; its secret is in ``.bearer_token``, and only there.
+        ``permissions``: restrict it to these (None: unrestricted)."""
         call = calls.create_token(
-            name, expires_at=expires_at, team_id=team_id, slug=slug, project_id=project_id
+            name,
+            expires_at=expires_at,
+            team_id=team_id,
+            slug=slug,
+            project_id=project_id,
+            permissions=permissions,
         )
         return await self._client.send(call)
 

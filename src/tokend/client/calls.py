@@ -4,7 +4,7 @@
 so the two cannot drift apart.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from time import time
@@ -92,12 +92,15 @@ def create_token(
     team_id: str | None = None,
     slug: str | None = None,
     project_id: str | None = None,
+    permissions: Iterable[str] | None = None,
 ) -> Call[CreateTokenResponse]:
     body: dict[str, Any] = {"name": name}
     if expires_at is not None:
         body["expiresAt"] = expiry_ms(expires_at)
     if project_id is not None:
         body["projectId"] = project_id
+    if permissions is not None:
+        body["permissions"] = list(permissions)
     params = {
         key: value for key, value in (("teamId", team_id), ("slug", slug)) if value is not None
     }

@@ -1,7 +1,7 @@
 """`Client`: the blocking client."""
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, TypeVar
@@ -113,10 +113,17 @@ class Tokens:
         project_id: str | None = None,
         *,
         slug: str | None = None,
+        permissions: Iterable[str] | None = None,
     ) -> CreateTokenResponse:
-        """A new token; its secret is in ``.bearer_token``, and only there."""
+        """A new token; its secret is in ``.bearer_token``, and only there.
+        ``permissions``: restrict it to these (None: unrestricted)."""
         call = calls.create_token(
-            name, expires_at=expires_at, team_id=team_id, slug=slug, project_id=project_id
+            name,
+            expires_at=expires_at,
+            team_id=team_id,
+            slug=slug,
+            project_id=project_id,
+            permissions=permissions,
         )
         return self._client.send(call)
 

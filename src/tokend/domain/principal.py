@@ -6,6 +6,7 @@ from typing import Protocol
 
 from tokend.domain.accounts import User
 from tokend.domain.errors import Forbidden
+from tokend.domain.permissions import Operation, Permissions, ensure_allows
 from tokend.domain.scopes import Scope, ScopeType
 from tokend.domain.tokens import Token
 
@@ -26,7 +27,16 @@ class Actor(Protocol):
         """The team the actor is confined to; None for the whole user."""
         ...
 
+    @property
+    def permissions(self) -> Permissions:
+        """What the actor may do; None: anything its user may."""
+        ...
+
     def ensure_can_manage_tokens(self) -> None: ...
+
+    def ensure_allowed(self, operation: Operation) -> None:
+        """Raise `Forbidden` unless the actor's permissions allow ``operation``."""
+        ...
 
     def can_see(self, token: Token) -> bool: ...
 
@@ -47,6 +57,13 @@ class Principal:
     @property
     def team_id(self) -> str | None:
         return self.token.team_id
+
+    @property
+    def permissions(self) -> Permissions:
+        return self.token.permissions
+
+    def ensure_allowed(self, operation: Operation) -> None:
+        ensure_allows(self.token.permissions, operation)
 
     def ensure_can_manage_tokens(self) -> None:
         if self.user.is_service:
@@ -93,6 +110,13 @@ class Person:
     @property
     def team_id(self) -> None:
         return None
+
+    @property
+    def permissions(self) -> None:
+        return None  # a person signed in may do all their account may
+
+    def ensure_allowed(self, operation: Operation) -> None:
+        pass
 
     def ensure_can_manage_tokens(self) -> None:
         if self.user.is_service:

@@ -52,6 +52,8 @@ class Token:
     # column: filled in where a token is read to be verified or shown (the team's
     # policy by the repository, then merged with the instance's by the service).
     inactivity_ms: int | None = None
+    # None: unrestricted; else all it may do (tokend.domain.permissions).
+    permissions: frozenset[str] | None = None
 
     @property
     def team_id(self) -> str | None:

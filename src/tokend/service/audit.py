@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from tokend.domain import ids
 from tokend.domain.audit import AuditEvent, EventType, Requester
 from tokend.domain.errors import ValidationFailed
+from tokend.domain.permissions import Operation
 from tokend.domain.principal import Actor, Principal
 from tokend.domain.tokens import Token
 from tokend.metrics import TOKEN_EVENTS
@@ -85,6 +86,7 @@ class AuditService:
     def list(self, principal: Actor, *, limit: int = 20, until: int | None = None) -> EventPage:
         """The caller's events (a team-scoped token sees its team's only)."""
         principal.ensure_can_manage_tokens()
+        principal.ensure_allowed(Operation.LIST_EVENTS)
         if not 1 <= limit <= MAX_PAGE:
             raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE}.")
         with self.uow() as uow:

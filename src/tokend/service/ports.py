@@ -10,6 +10,7 @@ from tokend.domain.device import DeviceAuthorization, DeviceStatus
 from tokend.domain.integrations import Integration
 from tokend.domain.invites import Invite
 from tokend.domain.oauth import AuthorizationCode, Grant, RefreshToken
+from tokend.domain.permissions import CataloguedPermission
 from tokend.domain.policy import Policy
 from tokend.domain.sessions import Session
 from tokend.domain.signing_keys import StoredSigningKey
@@ -295,6 +296,22 @@ class TeamPolicyRepository(Protocol):
     def clear(self, team_id: str) -> None: ...
 
 
+class PermissionCatalogue(Protocol):
+    """The instance's own permission names (tokend's built-in ones are not stored)."""
+
+    def add(self, permission: CataloguedPermission) -> bool:
+        """False if the name is catalogued already."""
+        ...
+
+    def list(self) -> list[CataloguedPermission]: ...
+
+    def known(self, names: frozenset[str]) -> frozenset[str]:
+        """Which of ``names`` are catalogued."""
+        ...
+
+    def remove(self, name: str) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without ``commit()`` rolls it back."""
 
@@ -311,6 +328,7 @@ class UnitOfWork(Protocol):
     oauth: OAuthRepository
     signing_keys: SigningKeyRepository
     team_policies: TeamPolicyRepository
+    permissions: PermissionCatalogue
 
     def __enter__(self) -> Self: ...
 

@@ -1,6 +1,6 @@
 """Token use cases: create, list, get, revoke, rotate."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from tokend.domain import ids
@@ -14,6 +14,14 @@ from tokend.domain.errors import (
     UnknownToken,
     ValidationFailed,
 )
+from tokend.domain.permissions import (
+    BUILTIN,
+    Operation,
+    Permissions,
+    ensure_grantable,
+    ensure_known,
+)
+from tokend.domain.permissions import requested as requested_permissions
 from tokend.domain.policy import NO_POLICY, NO_RULES, Policy, PolicyRules
 from tokend.domain.principal import Actor, Principal
 from tokend.domain.scopes import Scope
@@ -99,6 +107,7 @@ class TokenService:
         project_id: str | None = None,
         origin: Origin = Origin.MANUAL,
         asked: bool = False,
+        permissions: Permissions = None,
     ) -> IssuedToken:
         """Add a token inside the caller's transaction (shared with admin bootstrap,
         rotation, device logins and OAuth). The lifecycle policy bounds its expiry:
@@ -129,6 +138,7 @@ class TokenService:
             expires_at=expires_at,
             project_id=project_id,
             inactivity_ms=policy.inactivity_ms,
+            permissions=permissions,
         )
         uow.tokens.add(token)
         return IssuedToken(token=token, secret=secret)
@@ -160,12 +170,19 @@ class TokenService:
         team: TeamRef | None = None,
         requester: Requester = NOBODY,
         unless_created_since: int | None = None,
+        permissions: Iterable[str] | None = None,
     ) -> IssuedToken:
         """``unless_created_since``: refuse (`FormAlreadyUsed`) if the user made a token
         at or after this instant: a web form sent again (a reload of its answer) must
-        not make a second token."""
+        not make a second token. ``permissions``: the new token may do only these
+        (None: unrestricted); a restricted actor grants a subset of its own only."""
         principal.ensure_can_manage_tokens()
+        principal.ensure_allowed(Operation.CREATE_TOKEN)
+        asked = requested_permissions(permissions)
+        ensure_grantable(asked, principal.permissions)
         with self.uow(write=True) as uow:
+            if asked:
+                ensure_known(asked, uow.permissions.known(asked - BUILTIN.keys()))
             self._ensure_actor_live(uow, principal)
             if unless_created_since is not None:
                 # Locks the user's row: two sends of one form cannot both pass.
@@ -192,6 +209,7 @@ class TokenService:
                 expires_at=expires_at,
                 project_id=project_id,
                 asked=True,
+                permissions=asked,
             )
             self._record(uow, EventType.TOKEN_CREATED, issued.token, principal, requester)
             uow.commit()
@@ -206,6 +224,7 @@ class TokenService:
         since: int | None = None,
     ) -> TokenPage:
         principal.ensure_can_manage_tokens()
+        principal.ensure_allowed(Operation.LIST_TOKENS)
         if not 1 <= limit <= 100:
             raise ValidationFailed("limit must be between 1 and 100.")
         user_id, team_id = principal.user.id, principal.team_id
@@ -224,6 +243,7 @@ class TokenService:
 
     def get(self, principal: Actor, token_id: str) -> Token:
         principal.ensure_can_manage_tokens()
+        principal.ensure_allowed(Operation.GET_TOKEN)
         if token_id == CURRENT:
             if isinstance(principal, Principal):
                 return principal.token  # as verified for this very request
@@ -236,6 +256,7 @@ class TokenService:
 
     def revoke(self, principal: Actor, token_id: str, requester: Requester = NOBODY) -> str:
         target = self._target(principal, token_id)
+        principal.ensure_allowed(Operation.REVOKE_TOKEN)
         with self.uow(write=True) as uow:
             self._ensure_actor_live(uow, principal)
             token = self._in_force(
@@ -255,11 +276,13 @@ class TokenService:
         overlap_ms: int | None = None,
     ) -> IssuedToken:
         """Revoke the token and issue its successor in one transaction: same name,
-        scope, project and lifetime length, counted from now (within the policy's
-        maximum lifetime). With ``overlap_ms`` the old token is not revoked: it keeps
-        working until now + overlap_ms (or its own expiry, if sooner)."""
+        scope, project, permissions and lifetime length, counted from now (within the
+        policy's maximum lifetime). With ``overlap_ms`` the old token is not revoked: it
+        keeps working until now + overlap_ms (or its own expiry, if sooner)."""
         overlap_ms = validate_overlap(overlap_ms)
         target = self._target(principal, token_id)
+        itself = target == principal.token_id
+        principal.ensure_allowed(Operation.ROTATE_ITSELF if itself else Operation.ROTATE_TOKEN)
         with self.uow(write=True) as uow:
             self._ensure_actor_live(uow, principal)
             old = self._in_force(
@@ -280,6 +303,7 @@ class TokenService:
                 expires_at=successor_expiry,
                 project_id=old.project_id,
                 origin=old.origin,
+                permissions=old.permissions,
             )
             self._record(uow, EventType.TOKEN_CREATED, issued.token, principal, requester)
             uow.commit()

@@ -1,6 +1,7 @@
 """Repositories over SQLAlchemy Core: rows in, domain objects out."""
 
 import functools
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -373,6 +374,7 @@ def token_row(token: Token) -> dict[str, Any]:
         "revoked_at": token.revoked_at,
         "leaked_at": token.leaked_at,
         "leaked_url": token.leaked_url,
+        "permissions": _permissions_text(token.permissions),
     }
 
 
@@ -394,4 +396,13 @@ def token_from_row(row: Any) -> Token:
         leaked_at=row["leaked_at"],
         leaked_url=row["leaked_url"],
         inactivity_ms=row.get("policy_inactivity_ms"),
+        permissions=_permissions_of(row["permissions"]),
     )
+
+
+def _permissions_text(permissions: frozenset[str] | None) -> str | None:
+    return None if permissions is None else json.dumps(sorted(permissions))
+
+
+def _permissions_of(text: str | None) -> frozenset[str] | None:
+    return None if text is None else frozenset(json.loads(text))

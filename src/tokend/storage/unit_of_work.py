@@ -12,6 +12,7 @@ from tokend.service.ports import (
     IntegrationRepository,
     InviteRepository,
     OAuthRepository,
+    PermissionCatalogue,
     SessionRepository,
     SignInFailures,
     SigningKeyRepository,
@@ -33,6 +34,7 @@ from tokend.storage.people import (
     SqlSessionRepository,
     SqlSignInFailures,
 )
+from tokend.storage.permissions import SqlPermissionCatalogue
 from tokend.storage.policies import SqlTeamPolicyRepository
 from tokend.storage.repository import SqlAccountRepository, SqlTokenRepository
 from tokend.storage.upstream import SqlUpstreamSignInRepository, SqlUserIdentityRepository
@@ -52,6 +54,7 @@ class SqlUnitOfWork:
     oauth: OAuthRepository
     signing_keys: SigningKeyRepository
     team_policies: TeamPolicyRepository
+    permissions: PermissionCatalogue
 
     def __init__(self, engine: Engine, *, write: bool = False, one_read: bool = False) -> None:
         self._engine = engine
@@ -83,6 +86,7 @@ class SqlUnitOfWork:
         self.oauth = SqlOAuthRepository(conn)
         self.signing_keys = SqlSigningKeyRepository(conn)
         self.team_policies = SqlTeamPolicyRepository(conn)
+        self.permissions = SqlPermissionCatalogue(conn)
         return self
 
     def __exit__(

@@ -13,13 +13,25 @@ from tokend.verify.asgi import STATE_KEY
 from tokend.verify.verifier import VerifiedToken, Verifier
 
 
-def require_token(verifier: Verifier) -> Callable[[Request], Awaitable[VerifiedToken]]:
+def require_token(
+    verifier: Verifier, *permissions: str
+) -> Callable[[Request], Awaitable[VerifiedToken]]:
     """``Depends(require_token(verifier))``: the caller's `VerifiedToken`, or a 401.
+    ``require_token(verifier, "deployments:read")``: and a 403 unless the token holds
+    every permission named.
 
     Behind `BearerAuthMiddleware` it reuses the middleware's verification.
     """
 
     async def verified_token(request: Request) -> VerifiedToken:
+        verified = await _verified(request)
+        missing = [name for name in permissions if not verified.has(name)]
+        if missing:
+            message = f"This token lacks the permission {', '.join(missing)}."
+            raise HTTPException(403, {"code": "forbidden", "message": message})
+        return verified
+
+    async def _verified(request: Request) -> VerifiedToken:
         already = request.scope.get("state", {}).get(STATE_KEY)
         if isinstance(already, VerifiedToken):
             return already

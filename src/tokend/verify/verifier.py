@@ -9,6 +9,7 @@ from typing import Any
 from tokend.bootstrap import Services, bootstrap
 from tokend.domain.accounts import User
 from tokend.domain.errors import MissingToken
+from tokend.domain.permissions import has
 from tokend.domain.principal import Principal
 from tokend.domain.scopes import Scope
 from tokend.http.auth import authenticate
@@ -27,12 +28,18 @@ class VerifiedToken:
     scope: Scope  # Scope.type is "user" or "team"; Scope.team_id for a team token
     project_id: str | None
     expires_at: int | None  # ms since the epoch
+    # None: unrestricted; else the only permissions it holds.
+    permissions: frozenset[str] | None = None
 
     @classmethod
     def of(cls, principal: Principal) -> "VerifiedToken":
         token = principal.token
         return cls(principal.user, token.id, token.name, token.scope, token.project_id,
-                   token.expires_at)  # fmt: skip
+                   token.expires_at, token.permissions)  # fmt: skip
+
+    def has(self, permission: str) -> bool:
+        """Whether the token holds ``permission`` (an unrestricted one holds every one)."""
+        return has(self.permissions, permission)
 
 
 class Verifier:

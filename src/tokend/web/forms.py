@@ -27,6 +27,8 @@ OVERLAPS = (
     ("86400000", "24 hours"),
 )
 PERSONAL = "personal"
+FULL_ACCESS = "full"
+RESTRICTED = "restricted"
 
 
 class FieldError(ValidationFailed):
@@ -48,6 +50,17 @@ class TokenForm:
     # When the form was shown (ms): a send of it after the user's newest token was made
     # is a resubmission (a reload of the page that showed the secret), refused.
     shown_at: int | None = None
+    access: str = FULL_ACCESS  # or RESTRICTED: only the permissions checked
+    permissions: tuple[str, ...] = ()
+
+
+def permissions_of(form: TokenForm) -> tuple[str, ...] | None:
+    """The permissions a token made with this form holds; None: unrestricted."""
+    if form.access == FULL_ACCESS:
+        return None
+    if form.access != RESTRICTED:
+        raise FieldError("access", "Choose full access or the permissions checked.")
+    return form.permissions
 
 
 def expiry(form: TokenForm, now_ms: int) -> int | None:

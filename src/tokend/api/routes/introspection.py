@@ -6,6 +6,7 @@ from fastapi import APIRouter, Form
 
 from tokend.api.dependencies import PrincipalDep, ServicesDep
 from tokend.api.routes.responses import errors
+from tokend.domain.permissions import as_scope
 from tokend.domain.principal import Principal
 from tokend.models import Introspection
 
@@ -45,7 +46,7 @@ def _describe(found: Principal) -> Introspection:
         jti=token.id,
         iat=token.created_at // 1000,
         exp=None if token.expires_at is None else token.expires_at // 1000,
-        scope=token.scope.type.value,
+        scope=as_scope(token.permissions),
         team_id=token.team_id,
         project_id=token.project_id,
     )

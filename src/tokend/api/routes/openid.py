@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from tokend.api.dependencies import get_principal
 from tokend.api.routes.responses import errors
 from tokend.bootstrap import Services
+from tokend.domain.permissions import Operation
 from tokend.domain.principal import Principal
 from tokend.models import UserInfo
 
@@ -59,6 +60,7 @@ async def userinfo(
     request: Request, principal: Annotated[Principal, Depends(get_principal)]
 ) -> JSONResponse:
     services: Services = request.app.state.services
+    principal.ensure_allowed(Operation.READ_USER)
     return JSONResponse(
         services.provider.user_claims(principal.user), headers={"Cache-Control": "no-store"}
     )

@@ -49,6 +49,7 @@ def create_token(
         project_id=body.project_id,
         team=TeamRef(team_id=teamId, slug=slug),
         requester=requester,
+        permissions=body.permissions,
     )
     return CreateTokenResponse(token=auth_token(issued.token), bearer_token=issued.secret)
 

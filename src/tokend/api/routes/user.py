@@ -18,6 +18,7 @@ from tokend.api.routes.responses import errors
 from tokend.bootstrap import Services
 from tokend.convert import auth_user
 from tokend.domain.accounts import User
+from tokend.domain.permissions import Operation
 from tokend.http.bearer import bearer_secret
 from tokend.models import UserResponse
 
@@ -37,6 +38,7 @@ router = APIRouter(tags=["User"])
 async def get_user(request: Request) -> Response:
     # No dependency resolution, answered on the event loop: see dependencies.py.
     principal = await get_principal(request)
+    principal.ensure_allowed(Operation.READ_USER)
     return Response(_body(principal.user), media_type=MEDIA_TYPE)
 
 
@@ -59,8 +61,9 @@ class CachedUserShortcut:
         if scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "GET":
             services: Services = scope["app"].state.services
             principal = services.authenticator.hit(_authorization(scope))
-            # A live token is never rate-limited (SPEC §7): a hit needs no other check.
-            if principal is not None:
+            # A live token is never rate-limited (SPEC §7): a hit needs no other check,
+            # but a restricted token's permissions are checked by the route.
+            if principal is not None and principal.token.permissions is None:
                 body = _body(principal.user)
                 headers = [
                     (b"content-length", str(len(body)).encode()),

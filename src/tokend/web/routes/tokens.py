@@ -19,6 +19,8 @@ from starlette.responses import Response
 from tokend.domain.accounts import Team
 from tokend.domain.durations import in_words
 from tokend.domain.errors import Forbidden, NotFound, ValidationFailed
+from tokend.domain.permissions import MAX_PER_TOKEN, CataloguedPermission
+from tokend.domain.permissions import NAME_MAX_LENGTH as PERMISSION_NAME_MAX_LENGTH
 from tokend.domain.tokens import NAME_MAX_LENGTH, Token, validate_name
 from tokend.service.clock import system_clock
 from tokend.service.tokens import FormAlreadyUsed, IssuedToken, TeamRef, TokenPage
@@ -47,10 +49,10 @@ class Row:
 
 def _load(
     request: Request, visit: Visit, until: int | None = None, since: int | None = None
-) -> tuple[TokenPage, list[Team]]:
+) -> tuple[TokenPage, list[Team], list[CataloguedPermission]]:
     services = services_of(request)
     page = services.tokens.list(visit.person, limit=PAGE_SIZE, until=until, since=since)
-    return page, services.accounts.teams(visit.person)
+    return page, services.accounts.teams(visit.person), services.permissions.list()
 
 
 def _rows(page: TokenPage, teams: list[Team], now: int) -> list[Row]:
@@ -89,7 +91,7 @@ async def _page(
     until: int | None = None,
     since: int | None = None,
 ) -> Response:
-    page, teams = await run_in_threadpool(_load, request, visit, until, since)
+    page, teams, permissions = await run_in_threadpool(_load, request, visit, until, since)
     context: dict[str, Any] = {
         "rows": _rows(page, teams, system_clock()),
         "next_until": page.next,
@@ -98,6 +100,7 @@ async def _page(
         "expirations": forms.EXPIRATIONS,
         "overlaps": forms.OVERLAPS,
         "scopes": [(forms.PERSONAL, "Personal"), *((t.id, f"{t.name} ({t.slug})") for t in teams)],
+        "permissions": permissions,
         "now_ms": system_clock(),
         "shown_at": system_clock(),
         "min_date": forms.min_date(system_clock()),
@@ -139,6 +142,7 @@ def _create(request: Request, visit: Visit, values: TokenForm) -> IssuedToken:
             team=TeamRef(team_id=team.id) if team else None,
             requester=requester(request),
             unless_created_since=values.shown_at,
+            permissions=forms.permissions_of(values),
         )
     except Forbidden as exc:  # left the team since the page was shown
         raise FieldError("scope", str(exc)) from None
@@ -153,6 +157,12 @@ async def create_token(request: Request, visit: SignedIn) -> Response:
         expires_on=text(form, "expires_on", 20),
         scope=text(form, "scope", 100),
         shown_at=cursor(text(form, "shown_at", 20)),
+        access=text(form, "access", 20) or forms.FULL_ACCESS,
+        permissions=tuple(
+            value[:PERMISSION_NAME_MAX_LENGTH]
+            for value in form.getlist("permissions")[:MAX_PER_TOKEN]
+            if isinstance(value, str)
+        ),
     )
     try:
         issued = await run_in_threadpool(_create, request, visit, values)
