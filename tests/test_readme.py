@@ -1,5 +1,6 @@
 """The README's Python examples, run as written against a live server."""
 
+import contextlib
 import os
 import re
 import subprocess
@@ -12,6 +13,8 @@ import pytest
 
 from tests.conftest import Account
 from tests.support import Server, serving
+from tokend.bootstrap import Services
+from tokend.domain.errors import Conflict
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -35,7 +38,9 @@ def test_the_client_example_runs(server: Server, alice: Account) -> None:
 
 
 def test_the_verify_example_runs(database_url: str, alice: Account) -> None:
-    code = example("from tokend.verify import").replace("sqlite:///./tokend.db", database_url)
+    code = example("app.add_middleware(BearerAuthMiddleware").replace(
+        "sqlite:///./tokend.db", database_url
+    )
     namespace: dict[str, Any] = {}
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
     headers = {"Authorization": f"Bearer {alice.token}"}
@@ -114,3 +119,22 @@ def test_the_shell_examples_run_in_order_in_a_fresh_shell(tmp_path: Path) -> Non
         assert (home / ".config" / "tokend" / "config.toml").exists()
         with httpx.Client(base_url=server.url) as http:
             assert http.get("/readyz").status_code == 200
+
+
+def test_the_permission_example_runs(database_url: str, services: Services, alice: Account) -> None:
+    with contextlib.suppress(Conflict):  # the database is shared by the session's tests
+        services.permissions.add("deployments:read", "Read deployments.")
+    code = example("can_read_deployments").replace("sqlite:///./tokend.db", database_url)
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    caller = services.authenticator.authenticate(alice.token)
+    reader = services.tokens.create(caller, name="ci", permissions=["deployments:read"]).secret
+    other = services.tokens.create(caller, name="ci", permissions=["user:read"]).secret
+    try:
+        with serving(namespace["app"]) as url:
+            allowed = httpx.get(f"{url}/deployments", headers={"Authorization": f"Bearer {reader}"})
+            assert allowed.json() == [f"deployments of {alice.username}"]
+            refused = httpx.get(f"{url}/deployments", headers={"Authorization": f"Bearer {other}"})
+            assert refused.status_code == 403
+    finally:
+        namespace["verifier"].close()

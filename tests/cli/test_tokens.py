@@ -58,6 +58,26 @@ def test_create_for_a_team_by_slug(
     assert json.loads(result.stdout)["token"]["scopes"][0]["teamId"] == team.id
 
 
+def test_create_restricted_to_permissions(server: Server, logged_in: Holder) -> None:
+    result = logged_in.run(
+        "tokens", "create", "reader", "--permission", "tokens:read", "--permission", "user:read"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "only tokens:read user:read" in result.stderr
+    with server.client(result.stdout.strip()) as http:
+        token = http.get("/v5/user/tokens/current").json()["token"]
+        assert token["permissions"] == ["tokens:read", "user:read"]
+        assert http.get("/v1/user/events").status_code == 403
+    listed = logged_in.run("tokens", "ls")
+    assert "only tokens:read user:read" in listed.stdout
+
+
+def test_create_with_an_unknown_permission_says_so(logged_in: Holder) -> None:
+    result = logged_in.run("tokens", "create", "x", "--permission", "nope:read")
+    assert "Unknown permission: nope:read" in one_error_line(result)
+
+
 @pytest.mark.parametrize(
     ("expires", "complaint"),
     [("30x", "use a lifetime such as"), ("2001-01-01", "in the future")],

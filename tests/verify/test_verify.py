@@ -1,6 +1,7 @@
 """`tokend.verify` inside another service: a FastAPI app on a real uvicorn server,
 verifying tokens that a real `tokend serve` issues and revokes, on both databases."""
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ from fastapi import Depends, FastAPI, Request
 from tests.conftest import Account
 from tests.support import Server, eventually, serving
 from tokend.bootstrap import Services
+from tokend.domain.errors import Conflict
 from tokend.verify import BearerAuthMiddleware, VerifiedToken, Verifier, require_token
 
 
@@ -47,6 +49,14 @@ def dependency_app(verifier: Verifier) -> FastAPI:
     @app.get("/whoami")
     def whoami(verified: Annotated[VerifiedToken, Depends(require_token(verifier))]) -> Any:
         return describe(verified)
+
+    deployments_reader = require_token(verifier, "deployments:read")
+
+    @app.get("/deployments")
+    def deployments(verified: Annotated[VerifiedToken, Depends(deployments_reader)]) -> Any:
+        return {
+            "permissions": None if verified.permissions is None else sorted(verified.permissions)
+        }
 
     return app
 
@@ -135,3 +145,20 @@ def test_a_revocation_by_tokend_reaches_the_resource_server(
 
     assert eventually(lambda: get(resource.guarded + "/whoami", secret).status_code == 401)
     assert get(resource.dependency + "/whoami", secret).status_code == 401
+
+
+def test_a_route_can_require_a_permission(
+    resource: ResourceServers, services: Services, alice: Account
+) -> None:
+    with contextlib.suppress(Conflict):  # the database is shared by the session's tests
+        services.permissions.add("deployments:read", "Read deployments.")
+    caller = services.authenticator.authenticate(alice.token)
+    reader = services.tokens.create(caller, name="ci", permissions=["deployments:read"]).secret
+    other = services.tokens.create(caller, name="ci", permissions=["tokens:read"]).secret
+    url = resource.dependency + "/deployments"
+    assert get(url, reader).json() == {"permissions": ["deployments:read"]}
+    assert get(url, alice.token).json() == {"permissions": None}  # unrestricted: every one
+    refused = get(url, other)
+    assert refused.status_code == 403
+    assert "deployments:read" in refused.text
+    assert get(url).status_code == 401

@@ -350,3 +350,38 @@ def test_rotate_can_keep_the_old_token_working_for_a_while(
 
     refused = signed_in.submit(page, "Rotate", within=row_of(page, token_id), overlap="7")
     assert refused.status_code == 400
+
+
+def test_a_token_restricted_to_the_permissions_checked(signed_in: Visitor, server: Server) -> None:
+    page = signed_in.get("/tokens")
+    assert page.doc.labelled("Full access: everything you can do").attrs["checked"] is not None
+    for name in ("tokens:read", "tokens:write", "tokens:rotate-self", "events:read", "user:read"):
+        assert page.doc.one("input", name="permissions", value=name)
+    answer = signed_in.submit(
+        page,
+        "Create token",
+        {"Name": "read-only"},
+        values={"access": "restricted", "permissions": ["tokens:read", "events:read"]},  # type: ignore[dict-item]
+    )
+    assert answer.status_code == 201, answer.text
+    made = Visitor.page(answer)
+    secret = secret_on(made)
+    with server.client(secret) as api:
+        assert api.get("/v6/user/tokens").status_code == 200
+        assert api.get("/v2/user").status_code == 403
+        current = api.get("/v5/user/tokens/current").json()["token"]
+    assert current["permissions"] == ["events:read", "tokens:read"]
+    row = row_of(made, current["id"])
+    assert row.one(data_testid="token-permissions").text == "only events:read tokens:read"
+
+
+def test_an_unknown_permission_is_refused_on_the_page(signed_in: Visitor) -> None:
+    page = signed_in.get("/tokens")
+    answer = signed_in.submit(
+        page,
+        "Create token",
+        {"Name": "x"},
+        values={"access": "restricted", "permissions": "nope:x"},
+    )
+    assert answer.status_code == 400
+    assert "Unknown permission: nope:x" in answer.text

@@ -73,7 +73,8 @@ def _snapshot(event: AuditEvent) -> str | None:
 def _event(row: Any) -> AuditEvent:
     token = None
     if row["token"] is not None:
-        token = token_from_row({**json.loads(row["token"]), "digest": b""})
+        # Snapshots written before tokens had permissions have no such key: unrestricted.
+        token = token_from_row({"permissions": None, **json.loads(row["token"]), "digest": b""})
     return AuditEvent(
         id=row["id"],
         type=EventType(row["type"]),
