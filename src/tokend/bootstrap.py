@@ -20,6 +20,7 @@ from tokend.service.introspection import IntrospectionService
 from tokend.service.leaks import LeakService
 from tokend.service.passwords import PasswordHasher
 from tokend.service.permissions import PermissionService
+from tokend.service.policies import PolicyService
 from tokend.service.ports import FailureCounter, RevocationFeed
 from tokend.service.provider import Provider, ProviderPolicy
 from tokend.service.rate_limit import RateLimiter
@@ -41,6 +42,7 @@ class Services:
     authenticator: Authenticator
     tokens: TokenService
     admin: AdminService
+    policies: PolicyService
     audit: AuditService
     introspection: IntrospectionService
     leaks: LeakService
@@ -97,6 +99,7 @@ def bootstrap(settings: Settings | None = None) -> Services:
         secret_format=settings.secret_format,
         digester=digester,
         revoked=cache.invalidate,
+        policy=settings.policy_rules,
     )
     authenticator = Authenticator(
         uow=uow,
@@ -104,6 +107,7 @@ def bootstrap(settings: Settings | None = None) -> Services:
         digester=digester,
         cache=cache,
         activity=activity,
+        policy=settings.policy_rules,
     )
     audit = AuditService(uow=uow)
 
@@ -154,6 +158,11 @@ def bootstrap(settings: Settings | None = None) -> Services:
         authenticator=authenticator,
         tokens=tokens,
         admin=AdminService(uow=uow, tokens=tokens),
+        policies=PolicyService(
+            uow=uow,
+            rules=settings.policy_rules,
+            min_inactivity_ms=2 * settings.active_at_resolution_s * 1000,
+        ),
         audit=audit,
         introspection=IntrospectionService(authenticator),
         leaks=LeakService(

@@ -36,6 +36,7 @@ def auth_token(token: Token) -> AuthToken:
         revoked_at=token.revoked_at,
         leaked_at=token.leaked_at,
         leaked_url=token.leaked_url,
+        inactivity_expires_at=token.inactivity_expires_at,
         permissions=None if token.permissions is None else sorted(token.permissions),
     )
 

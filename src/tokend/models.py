@@ -26,7 +26,7 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core.core_schema import SerializerFunctionWrapHandler
 
 from tokend.domain.audit import EventType
-from tokend.domain.tokens import MAX_TIMESTAMP_MS
+from tokend.domain.tokens import MAX_OVERLAP_MS, MAX_TIMESTAMP_MS
 
 Timestamp = Annotated[int, Field(ge=0, description="Milliseconds since the epoch.")]
 
@@ -118,6 +118,13 @@ class AuthToken(_Lifetime, _Omitting):
     revoked_at: Timestamp | SkipJsonSchema[None] = None
     leaked_at: Timestamp | SkipJsonSchema[None] = None
     leaked_url: str | SkipJsonSchema[None] = None
+    # tokend's own (lifecycle policy): only where an inactivity limit applies, so a
+    # token under no such policy looks exactly as Vercel's clients expect.
+    inactivity_expires_at: Timestamp | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Where an inactivity limit applies: when the token stops working "
+        "unless used before (activeAt + the limit). In the past: expired by disuse.",
+    )
     permissions: list[str] | SkipJsonSchema[None] = Field(
         default=None,
         description="A restricted token's permissions: all it may do. Absent: unrestricted.",
@@ -176,6 +183,17 @@ class CreateTokenRequest(WireModel):
         description="Restrict the token to these permissions (tokend's own, such as "
         "`tokens:read`, and the instance's catalogue). Absent: unrestricted. A restricted "
         "caller may only grant a subset of its own.",
+    )
+
+
+class RotateTokenRequest(WireModel):
+    model_config = ConfigDict(alias_generator=to_camel, validate_by_name=False)
+
+    overlap_ms: Milliseconds | None = Field(
+        default=None,
+        description="Keep the old token working this many ms more (1 to 86400000, 24 hours) "
+        "instead of revoking it: its expiresAt becomes now + overlapMs, unless sooner already.",
+        json_schema_extra={"exclusiveMinimum": 0, "maximum": MAX_OVERLAP_MS},
     )
 
 

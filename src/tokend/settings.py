@@ -9,6 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from tokend.domain.durations import parse_duration, short
+from tokend.domain.errors import ValidationFailed
+from tokend.domain.policy import Policy, PolicyRules
 from tokend.domain.sealing import MIN_SECRET_LENGTH
 from tokend.domain.secret import DEFAULT_PREFIX, SecretFormat
 from tokend.domain.upstream import UpstreamSettingsError, valid_issuer
@@ -111,6 +114,25 @@ class Settings(BaseSettings):
         description="Lifetime of an integration's refresh token (offline_access); each "
         "refresh gives a new one.",
     )
+    # Lifecycle policy (SPEC §11), written as durations ("90d", "12h", "3s"); held in ms.
+    max_token_lifetime: int | None = Field(
+        default=None,
+        description="The longest a new token may live (90d): create refuses a later "
+        "expiresAt and gives tokens without one this lifetime; rotation, device logins and "
+        "OAuth are cut to it. Unset: no limit.",
+    )
+    inactivity_expiry: int | None = Field(
+        default=None,
+        description="A token unused (activeAt) for this long (30d) stops authenticating. "
+        "Unset: never.",
+    )
+    require_expiry: bool = Field(
+        default=False, description="Every new token must have an expiresAt."
+    )
+    policy_applies_to_services: bool = Field(
+        default=False,
+        description="Service accounts' tokens obey the lifecycle policy too (else exempt).",
+    )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
     rate_limit_failures: int = Field(
         default=30,
@@ -199,6 +221,45 @@ class Settings(BaseSettings):
                 "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
             )
         return value
+
+    @field_validator("max_token_lifetime", "inactivity_expiry", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> int | None:
+        if value is None or value == "":
+            return None  # TOKEND_MAX_TOKEN_LIFETIME= (empty) means no limit
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # a bare number is seconds, as in the environment
+        if not isinstance(value, str):
+            raise ValueError("must be a duration such as 90d, 12h, 15m or 30s")
+        try:
+            return parse_duration(value)
+        except ValidationFailed as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _inactivity_outlasts_resolution(self) -> "Settings":
+        # activeAt moves at most once per resolution: a shorter limit would expire
+        # tokens that are in use.
+        floor = 2 * self.active_at_resolution_s * 1000
+        if self.inactivity_expiry is not None and self.inactivity_expiry < floor:
+            raise ValueError(
+                f"TOKEND_INACTIVITY_EXPIRY ({short(self.inactivity_expiry)}) must be at least "
+                f"twice TOKEND_ACTIVE_AT_RESOLUTION_S ({short(floor)} here): activeAt moves "
+                "only once per that many seconds"
+            )
+        return self
+
+    @property
+    def policy_rules(self) -> PolicyRules:
+        """The instance's lifecycle policy and whom it binds."""
+        return PolicyRules(
+            instance=Policy(
+                max_lifetime_ms=self.max_token_lifetime,
+                inactivity_ms=self.inactivity_expiry,
+                require_expiry=self.require_expiry,
+            ),
+            applies_to_services=self.policy_applies_to_services,
+        )
 
     @field_validator("log_level")
     @classmethod

@@ -218,3 +218,20 @@ def test_events_table_and_json(alice: Account, logged_in: Holder) -> None:
     assert "audited" in table.stdout
     listed = json.loads(logged_in.run("events", "--limit", "1", "--format", "json").stdout)
     assert [(e["type"], e["token"]["name"]) for e in listed] == [("token.created", "audited")]
+
+
+def test_rotate_with_overlap_keeps_the_old_token_for_a_while(
+    server: Server, logged_in: Holder
+) -> None:
+    made = json.loads(logged_in.run("tokens", "create", "deploy", "--format", "json").stdout)
+    result = logged_in.run("tokens", "rotate", made["token"]["id"], "--overlap", "10m")
+    assert result.returncode == 0, result.stderr
+    assert "keeps working for 10 minutes more" in result.stderr
+    with server.client(made["bearerToken"]) as api:
+        assert api.get("/v2/user").status_code == 200
+        old = api.get("/v5/user/tokens/current").json()["token"]
+    assert 0 < old["expiresAt"] - time.time() * 1000 <= 600_000
+    for bad in ("25h", "0s", "soon"):
+        refused = logged_in.run("tokens", "rotate", made["token"]["id"], "--overlap", bad)
+        assert refused.returncode == 2, bad
+        assert "--overlap" in refused.stderr

@@ -329,6 +329,29 @@ def test_a_rotate_form_sent_twice_rotates_once(signed_in: Visitor, server: Serve
     assert [r.one("th").text for r in token_rows(after)].count("rotate once") == 1
 
 
+def test_rotate_can_keep_the_old_token_working_for_a_while(
+    signed_in: Visitor, server: Server
+) -> None:
+    created = _create(signed_in, "deploy")
+    old_secret = secret_on(created)
+    token_id = token_rows(created)[0].attrs["data-token-id"]
+    page = signed_in.get("/tokens")
+    row = row_of(page, token_id)
+    choice = row.labelled("Keep the old token working for")
+    assert choice.attrs["name"] == "overlap"
+    answer = signed_in.submit(page, "Rotate", within=row, overlap="600000")
+    rotated = signed_in.page(answer)
+    assert rotated.status == 200
+    assert "keeps working for 10 minutes more" in rotated.doc.one(class_="warning").text
+    assert _user_of(server, old_secret).status_code == 200
+    assert _user_of(server, secret_on(rotated)).status_code == 200
+    # Still listed (it works), now with an expiry 10 minutes away.
+    assert token_id in [row.attrs["data-token-id"] for row in token_rows(rotated)]
+
+    refused = signed_in.submit(page, "Rotate", within=row_of(page, token_id), overlap="7")
+    assert refused.status_code == 400
+
+
 def test_a_token_restricted_to_the_permissions_checked(signed_in: Visitor, server: Server) -> None:
     page = signed_in.get("/tokens")
     assert page.doc.labelled("Full access: everything you can do").attrs["checked"] is not None

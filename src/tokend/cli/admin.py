@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from tokend.cli import integrations, permissions
+from tokend.cli import integrations, permissions, team_policy
 from tokend.cli.operator import operator_services
 from tokend.cli.output import Format, FormatOption, console, fail, render, say
 
@@ -22,6 +22,7 @@ app = typer.Typer(
     help="Users, teams, services and integrations (operator side).", no_args_is_help=True
 )
 integrations.register(app)
+team_policy.register(app)
 app.add_typer(permissions.app, name="permissions")
 
 

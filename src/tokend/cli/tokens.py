@@ -20,6 +20,8 @@ from tokend.cli.output import (
 )
 from tokend.cli.remote import client_errors, logged_in
 from tokend.client import NotFound, PermissionDenied
+from tokend.domain.durations import in_words, parse_duration
+from tokend.domain.errors import ValidationFailed
 from tokend.domain.secret import ANY_PREFIX_PATTERN
 from tokend.models import AuthToken, CreateTokenResponse, TeamScope
 
@@ -55,8 +57,17 @@ def _scope(token: AuthToken) -> str:
 
 
 def _expires(token: AuthToken, now: datetime) -> str:
+    now_ms = now.timestamp() * 1000
+    idle_until = token.inactivity_expires_at
+    # Expired by disuse (lifecycle policy) before its own expiry came?
+    if (
+        idle_until is not None
+        and idle_until <= now_ms
+        and (token.expires_at is None or idle_until < token.expires_at)
+    ):
+        return f"expired (unused for {in_words(idle_until - token.active_at)})"
     text = times.relative(token.expires_at, now)
-    if token.expires_at is not None and token.expires_at <= now.timestamp() * 1000:
+    if token.expires_at is not None and token.expires_at <= now_ms:
         return f"expired {text}"
     return text
 
@@ -230,17 +241,41 @@ def remove(
         raise typer.Exit(1)
 
 
+def _overlap(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        overlap_ms = parse_duration(value)
+    except ValidationFailed as exc:
+        raise typer.BadParameter(str(exc), param_hint="--overlap") from None
+    if overlap_ms > 24 * 3_600_000:
+        raise typer.BadParameter("at most 24h", param_hint="--overlap")
+    return overlap_ms
+
+
 @app.command("rotate")
 def rotate(
     token_id: Annotated[str, typer.Argument(help="A token id, or 'current'.", callback=_token_id)],
+    overlap: Annotated[
+        str | None,
+        typer.Option(
+            "--overlap",
+            metavar="10m|1h|30s",
+            help="Keep the old token working this long (at most 24h) instead of revoking it, "
+            "so whatever uses it can move to the new one without downtime.",
+        ),
+    ] = None,
     fmt: Format = FormatOption,
 ) -> None:
     """Replace a token: revoke it and print its successor's secret (same name, scope
     and lifetime length). Rotating 'current' while logged in saves the new secret."""
+    overlap_ms = _overlap(overlap)
     with client_errors():
         saved = credentials.load()
     with logged_in() as client:
-        rotated = client.tokens.rotate(token_id)
+        rotated = client.tokens.rotate(token_id, overlap_ms=overlap_ms)
+    if overlap_ms is not None:
+        say(f"The old token keeps working for {in_words(overlap_ms)} more.", err=True)
     if token_id == CURRENT and saved.token_source == str(credentials.config_path()):
         # The saved login was the token just revoked: keep the user logged in.
         try:

@@ -1,6 +1,7 @@
 """`AsyncClient`: the same API as `Client`, with ``await`` and ``async for``."""
 
 from collections.abc import AsyncIterator, Iterable
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -136,7 +137,11 @@ class AsyncTokens:
         """Revoke a token (``"current"`` allowed); returns its id."""
         return await self._client.send(calls.delete_token(token_id))
 
-    async def rotate(self, token_id: str) -> CreateTokenResponse:
+    async def rotate(
+        self, token_id: str, *, overlap_ms: int | timedelta | None = None
+    ) -> CreateTokenResponse:
         """Revoke a token (``"current"`` allowed) and get its successor: same name, scope
-        and lifetime length; the new secret is in ``.bearer_token``, and only there."""
-        return await self._client.send(calls.rotate_token(token_id))
+        and lifetime length; the new secret is in ``.bearer_token``, and only there.
+        ``overlap_ms`` (ms, or a timedelta; at most 24 hours): instead of being revoked,
+        the old token keeps working that long, so its users can move to the new one."""
+        return await self._client.send(calls.rotate_token(token_id, overlap_ms=overlap_ms))

@@ -134,11 +134,18 @@ def delete_token(token_id: str) -> Call[str]:
     )
 
 
-def rotate_token(token_id: str) -> Call[CreateTokenResponse]:
+def rotate_token(
+    token_id: str, *, overlap_ms: int | timedelta | None = None
+) -> Call[CreateTokenResponse]:
     path = _token_path("/v3/user/tokens", token_id) + "/rotate"
     # Never retried: a lost answer would leave the new secret unseen and the old revoked.
     read = _reader(CreateTokenResponse, "POST /v3/user/tokens/{id}/rotate")
-    return Call("POST", path, read, Idempotency.NONE)
+    body = None
+    if overlap_ms is not None:
+        if isinstance(overlap_ms, timedelta):
+            overlap_ms = round(overlap_ms.total_seconds() * 1000)
+        body = {"overlapMs": overlap_ms}
+    return Call("POST", path, read, Idempotency.NONE, json=body)
 
 
 class _Cursor(Protocol):

@@ -37,6 +37,10 @@ class ExpiredToken(InvalidToken):
     """The token's expiry has passed."""
 
 
+class InactiveToken(ExpiredToken):
+    """The token went unused (activeAt) for longer than its policy's inactivity limit."""
+
+
 class RevokedToken(InvalidToken):
     """The token was revoked (deleted or rotated away)."""
 

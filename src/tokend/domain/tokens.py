@@ -3,7 +3,14 @@
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tokend.domain.errors import ExpiredToken, LeakedToken, RevokedToken, ValidationFailed
+from tokend.domain.durations import in_words
+from tokend.domain.errors import (
+    ExpiredToken,
+    InactiveToken,
+    LeakedToken,
+    RevokedToken,
+    ValidationFailed,
+)
 from tokend.domain.scopes import Scope
 from tokend.domain.text import has_control_characters, storable
 
@@ -14,6 +21,8 @@ LEAKED_URL_MAX_LENGTH = 2048
 # 9999-12-31T23:59:59.999Z: later instants do not fit every client's date type.
 MAX_TIMESTAMP_MS = 253_402_300_799_999
 TOKEN_TYPE = "oauth2-token"
+# A rotated token may keep working for at most this long beside its successor.
+MAX_OVERLAP_MS = 24 * 3_600_000
 
 
 class Origin(StrEnum):
@@ -39,6 +48,10 @@ class Token:
     revoked_at: int | None = None
     leaked_at: int | None = None
     leaked_url: str | None = None
+    # The inactivity limit (lifecycle policy) this token obeys, None for none. Not a
+    # column: filled in where a token is read to be verified or shown (the team's
+    # policy by the repository, then merged with the instance's by the service).
+    inactivity_ms: int | None = None
     # None: unrestricted; else all it may do (tokend.domain.permissions).
     permissions: frozenset[str] | None = None
 
@@ -54,6 +67,15 @@ class Token:
     def is_expired(self, now: int) -> bool:
         return self.expires_at is not None and now >= self.expires_at
 
+    @property
+    def inactivity_expires_at(self) -> int | None:
+        """When it stops authenticating unless used before (activeAt + the limit)."""
+        return None if self.inactivity_ms is None else self.active_at + self.inactivity_ms
+
+    def is_inactive(self, now: int) -> bool:
+        """Unused for as long as its inactivity limit allows: expired by disuse."""
+        return self.inactivity_ms is not None and now >= self.active_at + self.inactivity_ms
+
     def is_live(self, now: int) -> bool:
         return self.is_listed and not self.is_expired(now)
 
@@ -65,6 +87,10 @@ class Token:
             raise RevokedToken("The token has been revoked.")
         if self.is_expired(now):
             raise ExpiredToken("The token has expired.")
+        if self.inactivity_ms is not None and now >= self.active_at + self.inactivity_ms:
+            raise InactiveToken(
+                f"The token has expired after {in_words(self.inactivity_ms)} without use."
+            )
 
     def successor_expiry(self, now: int) -> int | None:
         """When a token rotated at ``now`` into this one's successor expires: after the
@@ -116,3 +142,12 @@ def leaked_url(url: str | None) -> str | None:
     """A reported leak's URL as it is recorded: never refused (the token must be
     revoked whatever the report says of where), made storable instead."""
     return None if url is None else storable(url, LEAKED_URL_MAX_LENGTH)
+
+
+def validate_overlap(overlap_ms: int | None) -> int | None:
+    """How long a rotated token keeps working beside its successor: 1 ms to 24 hours."""
+    if overlap_ms is not None and not 0 < overlap_ms <= MAX_OVERLAP_MS:
+        raise ValidationFailed(
+            f"overlapMs must be more than 0 and at most {MAX_OVERLAP_MS} (24 hours)."
+        )
+    return overlap_ms

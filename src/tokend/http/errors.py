@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse
 from tokend.domain.errors import (
     AuthenticationError,
     ExpiredToken,
+    InactiveToken,
     LeakedToken,
     MalformedSecret,
     MissingToken,
@@ -29,6 +30,7 @@ _REASONS: dict[type[AuthenticationError], str] = {
     MalformedSecret: "malformed",
     UnknownToken: "unknown",
     ExpiredToken: "expired",
+    InactiveToken: "inactive",
     RevokedToken: "revoked",
     LeakedToken: "leaked",
 }

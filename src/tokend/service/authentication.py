@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from tokend.domain.digest import Digester, Hash
-from tokend.domain.errors import MissingToken, UnknownToken
+from tokend.domain.errors import InactiveToken, MissingToken, UnknownToken
+from tokend.domain.policy import NO_RULES, PolicyRules
 from tokend.domain.principal import Principal
 from tokend.domain.secret import SecretFormat
 from tokend.metrics import CACHE_MISSES
@@ -32,6 +33,9 @@ class Authenticator:
     cache: VerificationCache
     activity: ActivityRecorder
     clock: Clock = system_clock
+    # The instance's lifecycle policy: its inactivity limit, merged with the team's
+    # (read with the token), is checked at every verification, from the cache.
+    policy: PolicyRules = NO_RULES
     # The secret's shape, read on every request: plain attributes, not properties.
     _length: int = field(init=False)
     _prefix: str = field(init=False)
@@ -94,7 +98,14 @@ class Authenticator:
                 raise _unknown()
             return None
         if now >= entry.live_until:
-            entry.principal.token.ensure_live(now)  # raises, with the precise reason
+            try:
+                entry.principal.token.ensure_live(now)  # raises, with the precise reason
+            except InactiveToken:
+                if entry.loaded_at < entry.live_until:
+                    # Unused here, but other nodes may have used it since it was read
+                    # (their activeAt writes are in the database): read it again.
+                    return None
+                raise
         if now >= entry.active_due:
             return self._note_use(entry.principal, now, entry)
         return entry.principal
@@ -113,6 +124,9 @@ class Authenticator:
             self.cache.put_unknown(digest, now, generation)
             raise _unknown()
         token, user = found
+        limit = self.policy.inactivity_ms(user.kind, token.inactivity_ms)
+        if limit != token.inactivity_ms:  # the team's limit, as read, to the one in force
+            token = replace(token, inactivity_ms=limit)
         principal = Principal(user=user, token=token)
         self.cache.put(principal, now, self.activity.resolution_ms, generation)
         token.ensure_live(now)

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tokend.domain.principal import Principal
+from tokend.domain.tokens import Token
 
 _FOREVER = 2**63
 TRUST_S = 0.75  # with the feed's own delay, well within the 1 s a revocation may take
@@ -34,10 +35,15 @@ TRUST_S = 0.75  # with the feed's own delay, well within the 1 s a revocation ma
 class CacheEntry:
     principal: Principal
     stale_at: int  # ms since the epoch: re-read from the database after this
-    # When the token stops authenticating: its expiry, or 0 if revoked or leaked.
+    # When the token stops authenticating: its expiry or, sooner, the end of its
+    # inactivity limit (activeAt + the limit); 0 if revoked or leaked.
     live_until: int
     active_due: int  # when the next use must move activeAt
     used: bool = False  # set by each hit; CLOCK spares used entries once
+    # When the token was read from the database: an inactivity deadline that had
+    # passed by then is final; one that passes later may not be (another node may
+    # have used the token since).
+    loaded_at: int = 0
     # Before this instant (in ns, the unit of the C clock) a hit is the whole answer:
     # one comparison on the hot path.
     plain_until_ns: int = 0
@@ -126,8 +132,9 @@ class VerificationCache:
         entry = CacheEntry(
             principal=principal,
             stale_at=now + self.ttl_ms,
-            live_until=0 if dead else (token.expires_at or _FOREVER),
+            live_until=0 if dead else _live_until(token),
             active_due=token.active_at + resolution_ms,
+            loaded_at=now,
         )
         with self._lock:
             if generation != self._generation:
@@ -154,6 +161,8 @@ class VerificationCache:
         """activeAt moved: keep the newer principal, due again a window later."""
         entry.principal = principal
         entry.active_due = principal.token.active_at + resolution_ms
+        if principal.token.inactivity_ms is not None and entry.live_until:
+            entry.live_until = _live_until(principal.token)  # used: its limit restarts
         entry.settle()
 
     def invalidate(self, token_id: str) -> None:
@@ -186,3 +195,11 @@ class VerificationCache:
                 return
             entry.used = False
             self._entries.move_to_end(digest)
+
+
+def _live_until(token: Token) -> int:
+    """When a live token stops authenticating: its expiry or the end of its inactivity
+    limit, whichever comes first."""
+    until = token.expires_at or _FOREVER
+    idle_until = token.inactivity_expires_at
+    return until if idle_until is None else min(until, idle_until)

@@ -11,6 +11,7 @@ from tokend.domain.integrations import Integration
 from tokend.domain.invites import Invite
 from tokend.domain.oauth import AuthorizationCode, Grant, RefreshToken
 from tokend.domain.permissions import CataloguedPermission
+from tokend.domain.policy import Policy
 from tokend.domain.sessions import Session
 from tokend.domain.signing_keys import StoredSigningKey
 from tokend.domain.tokens import Token
@@ -28,7 +29,9 @@ class TokenRepository(Protocol):
     def get(self, token_id: str) -> Token | None: ...
 
     def get_with_owner(self, digest: bytes) -> tuple[Token, User] | None:
-        """The token with this digest and its user, in one round trip."""
+        """The token with this digest and its user, in one round trip; the token's
+        `inactivity_ms` is its team policy's (None for a personal token, or a team
+        without one), for the caller to merge with the instance's."""
         ...
 
     def newest_created_at(self, user_id: str) -> int | None:
@@ -62,6 +65,12 @@ class TokenRepository(Protocol):
     ) -> bool:
         """Revoke a live token (and mark it leaked, if so), telling every process
         that shares the database; False if it was not live."""
+        ...
+
+    def shorten(self, token_id: str, expires_at: int, now: int) -> bool:
+        """Move a live token's expiry forward to ``expires_at`` if that is sooner,
+        telling every process that shares the database to read it again (through the
+        revocation feed); False if it was not live or already expired sooner."""
         ...
 
     def touch_many(self, used_at: Mapping[str, int], resolution_ms: int) -> int:
@@ -277,6 +286,16 @@ class SigningKeyRepository(Protocol):
     def prune(self, retired_before: int) -> None: ...
 
 
+class TeamPolicyRepository(Protocol):
+    def get(self, team_id: str) -> Policy | None:
+        """The team's own lifecycle policy; None if it has none."""
+        ...
+
+    def put(self, team_id: str, policy: Policy, now: int) -> None: ...
+
+    def clear(self, team_id: str) -> None: ...
+
+
 class PermissionCatalogue(Protocol):
     """The instance's own permission names (tokend's built-in ones are not stored)."""
 
@@ -308,6 +327,7 @@ class UnitOfWork(Protocol):
     integrations: IntegrationRepository
     oauth: OAuthRepository
     signing_keys: SigningKeyRepository
+    team_policies: TeamPolicyRepository
     permissions: PermissionCatalogue
 
     def __enter__(self) -> Self: ...

@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from tokend.domain import ids
-from tokend.domain.accounts import Team
+from tokend.domain.accounts import AccountKind, Team
 from tokend.domain.audit import NOBODY, EventType, Requester
 from tokend.domain.digest import Digester
 from tokend.domain.errors import (
@@ -22,6 +22,7 @@ from tokend.domain.permissions import (
     ensure_known,
 )
 from tokend.domain.permissions import requested as requested_permissions
+from tokend.domain.policy import NO_POLICY, NO_RULES, Policy, PolicyRules
 from tokend.domain.principal import Actor, Principal
 from tokend.domain.scopes import Scope
 from tokend.domain.secret import SecretFormat
@@ -30,6 +31,7 @@ from tokend.domain.tokens import (
     Token,
     validate_expiry,
     validate_name,
+    validate_overlap,
     validate_project_id,
 )
 from tokend.service.audit import record
@@ -91,6 +93,8 @@ class TokenService:
     # Called after a revocation commits: this process's cache forgets the token at
     # once; the others hear of it through the revocation feed.
     revoked: Callable[[str], None] = _nobody_to_tell
+    # The instance's lifecycle policy (settings); teams' own are in the database.
+    policy: PolicyRules = NO_RULES
 
     def issue(
         self,
@@ -102,12 +106,18 @@ class TokenService:
         expires_at: int | None = None,
         project_id: str | None = None,
         origin: Origin = Origin.MANUAL,
+        asked: bool = False,
         permissions: Permissions = None,
     ) -> IssuedToken:
-        """Add a token inside the caller's transaction (shared with admin bootstrap)."""
+        """Add a token inside the caller's transaction (shared with admin bootstrap,
+        rotation, device logins and OAuth). The lifecycle policy bounds its expiry:
+        ``asked`` (a person chose ``expires_at``, as on create) refuses one beyond the
+        maximum lifetime; otherwise it is cut to it."""
         now = self.clock()
         name = validate_name(name)
         expires_at = validate_expiry(expires_at, now)
+        policy = self.policy_for(uow, user_id, scope.team_id)
+        expires_at = policy.expiry_for_new_token(expires_at, now, asked=asked)
         project_id = validate_project_id(project_id)
         # createdAt doubles as the paging cursor, so it is kept unique per user:
         # a token made in the same millisecond as the previous one takes the next.
@@ -127,10 +137,28 @@ class TokenService:
             active_at=created_at,
             expires_at=expires_at,
             project_id=project_id,
+            inactivity_ms=policy.inactivity_ms,
             permissions=permissions,
         )
         uow.tokens.add(token)
         return IssuedToken(token=token, secret=secret)
+
+    def policy_for(self, uow: UnitOfWork, user_id: str, team_id: str | None) -> Policy:
+        """The lifecycle policy a new token of this user (in this team) obeys: the
+        instance's, the team's own if stricter, none for an exempt service account."""
+        if not self.policy.instance and team_id is None:
+            return NO_POLICY  # nothing to look up
+        team = uow.team_policies.get(team_id) if team_id is not None else None
+        if not self.policy.instance and team is None:
+            return NO_POLICY
+        user = uow.accounts.get_user(user_id)
+        kind = user.kind if user is not None else AccountKind.USER
+        return self.policy.effective(kind, team)
+
+    def _in_force(self, token: Token, kind: AccountKind) -> Token:
+        """``token`` as read (its team's inactivity limit) with the limit in force."""
+        limit = self.policy.inactivity_ms(kind, token.inactivity_ms)
+        return token if limit == token.inactivity_ms else replace(token, inactivity_ms=limit)
 
     def create(
         self,
@@ -180,6 +208,7 @@ class TokenService:
                 scope=scope,
                 expires_at=expires_at,
                 project_id=project_id,
+                asked=True,
                 permissions=asked,
             )
             self._record(uow, EventType.TOKEN_CREATED, issued.token, principal, requester)
@@ -206,6 +235,8 @@ class TokenService:
             newest, oldest = tokens[0].created_at, tokens[-1].created_at
             older = uow.tokens.has_live(user_id, team_id, before=oldest)
             newer = uow.tokens.has_live(user_id, team_id, after=newest)
+        kind = principal.user.kind
+        tokens = [self._in_force(token, kind) for token in tokens]
         return TokenPage(
             tokens=tokens, next=oldest if older else None, prev=newest if newer else None
         )
@@ -221,37 +252,55 @@ class TokenService:
             raise _not_found()
         with self.uow() as uow:
             token = uow.tokens.get(token_id)
-        return self._visible(principal, token)
+        return self._in_force(self._visible(principal, token), principal.user.kind)
 
     def revoke(self, principal: Actor, token_id: str, requester: Requester = NOBODY) -> str:
         target = self._target(principal, token_id)
         principal.ensure_allowed(Operation.REVOKE_TOKEN)
         with self.uow(write=True) as uow:
             self._ensure_actor_live(uow, principal)
-            token = self._visible(principal, uow.tokens.get(target))
+            token = self._in_force(
+                self._visible(principal, uow.tokens.get(target)), principal.user.kind
+            )
             self._revoke(uow, principal, token, EventType.TOKEN_REVOKED, requester)
             uow.commit()
         self.revoked(target)
         return target
 
-    def rotate(self, principal: Actor, token_id: str, requester: Requester = NOBODY) -> IssuedToken:
+    def rotate(
+        self,
+        principal: Actor,
+        token_id: str,
+        requester: Requester = NOBODY,
+        *,
+        overlap_ms: int | None = None,
+    ) -> IssuedToken:
         """Revoke the token and issue its successor in one transaction: same name,
-        scope, project, permissions and lifetime length, counted from now."""
+        scope, project, permissions and lifetime length, counted from now (within the
+        policy's maximum lifetime). With ``overlap_ms`` the old token is not revoked: it
+        keeps working until now + overlap_ms (or its own expiry, if sooner)."""
+        overlap_ms = validate_overlap(overlap_ms)
         target = self._target(principal, token_id)
         itself = target == principal.token_id
         principal.ensure_allowed(Operation.ROTATE_ITSELF if itself else Operation.ROTATE_TOKEN)
         with self.uow(write=True) as uow:
             self._ensure_actor_live(uow, principal)
-            old = self._visible(principal, uow.tokens.get(target))
+            old = self._in_force(
+                self._visible(principal, uow.tokens.get(target)), principal.user.kind
+            )
             if old.team_id is not None and not uow.accounts.is_member(old.team_id, old.user_id):
                 raise Forbidden("You are no longer a member of this token's team.")
-            old = self._revoke(uow, principal, old, EventType.TOKEN_ROTATED, requester)
+            successor_expiry = old.successor_expiry(self.clock())
+            if overlap_ms is None:
+                old = self._revoke(uow, principal, old, EventType.TOKEN_ROTATED, requester)
+            else:
+                old = self._shorten(uow, principal, old, overlap_ms, requester)
             issued = self.issue(
                 uow,
                 user_id=old.user_id,
                 name=old.name,
                 scope=old.scope,
-                expires_at=old.successor_expiry(self.clock()),
+                expires_at=successor_expiry,
                 project_id=old.project_id,
                 origin=old.origin,
                 permissions=old.permissions,
@@ -270,7 +319,7 @@ class TokenService:
         acting = uow.tokens.get(principal.token_id)
         if acting is None:
             raise UnknownToken("The token is not valid.")
-        acting.ensure_live(self.clock())
+        self._in_force(acting, principal.user.kind).ensure_live(self.clock())
 
     def _target(self, principal: Actor, token_id: str) -> str:
         principal.ensure_can_manage_tokens()
@@ -299,6 +348,25 @@ class TokenService:
             raise _not_found()  # revoked by someone else since it was read
         token = replace(token, revoked_at=now)
         self._record(uow, event, token, principal, requester)
+        return token
+
+    def _shorten(
+        self,
+        uow: UnitOfWork,
+        principal: Actor,
+        token: Token,
+        overlap_ms: int,
+        requester: Requester,
+    ) -> Token:
+        """Rotation with overlap: ``token`` expires ``overlap_ms`` from now unless it
+        expires sooner already; recorded as rotated, with that expiry."""
+        now = self.clock()
+        until = now + overlap_ms
+        if token.expires_at is None or token.expires_at > until:
+            if not uow.tokens.shorten(token.id, until, now):
+                raise _not_found()  # revoked by someone else since it was read
+            token = replace(token, expires_at=until)
+        self._record(uow, EventType.TOKEN_ROTATED, token, principal, requester)
         return token
 
     def _record(

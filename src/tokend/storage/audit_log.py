@@ -64,6 +64,9 @@ def _snapshot(event: AuditEvent) -> str | None:
         return None
     values = token_row(event.token)
     del values["digest"]  # the snapshot says what the token was, never how to match it
+    if event.token.inactivity_ms is not None:
+        # The policy's inactivity limit in force then; read back by token_from_row.
+        values["policy_inactivity_ms"] = event.token.inactivity_ms
     return json.dumps(values, separators=(",", ":"))
 
 

@@ -24,7 +24,14 @@ from sqlalchemy.exc import IntegrityError
 from tokend.domain.accounts import AccountKind, Team, User
 from tokend.domain.scopes import Scope, ScopeType
 from tokend.domain.tokens import Origin, Token
-from tokend.storage.schema import memberships, teams, token_revocations, tokens, users
+from tokend.storage.schema import (
+    memberships,
+    team_policies,
+    teams,
+    token_revocations,
+    tokens,
+    users,
+)
 
 T = TypeVar("T")
 
@@ -40,10 +47,21 @@ _USERS = select(*_USER_COLUMNS)
 
 # Built once: every cache miss runs it, and building a SELECT costs more Python time
 # than the indexed look-up costs the database.
+# The team's inactivity limit comes along (a primary-key look-up, joined): a token is
+# verified against it without a query of its own.
+_TEAM_INACTIVITY = team_policies.c.inactivity_ms.label("policy_inactivity_ms")
 _TOKEN_WITH_OWNER = (
-    select(tokens, *[column.label(f"owner_{column.name}") for column in _USER_COLUMNS])
+    select(
+        tokens,
+        *[column.label(f"owner_{column.name}") for column in _USER_COLUMNS],
+        _TEAM_INACTIVITY,
+    )
     .join(users, users.c.id == tokens.c.user_id)
+    .outerjoin(team_policies, team_policies.c.team_id == tokens.c.team_id)
     .where(tokens.c.digest == bindparam("digest"))
+)
+_TOKENS_WITH_POLICY = select(tokens, _TEAM_INACTIVITY).outerjoin(
+    team_policies, team_policies.c.team_id == tokens.c.team_id
 )
 
 
@@ -64,7 +82,8 @@ class SqlTokenRepository:
         self._conn.execute(insert(tokens).values(**token_row(token)))
 
     def get(self, token_id: str) -> Token | None:
-        return _first(self._conn, select(tokens).where(tokens.c.id == token_id), token_from_row)
+        query = _TOKENS_WITH_POLICY.where(tokens.c.id == token_id)
+        return _first(self._conn, query, token_from_row)
 
     def get_with_owner(self, digest: bytes) -> tuple[Token, User] | None:
         try:
@@ -104,7 +123,7 @@ class SqlTokenRepository:
         until: int | None,
         since: int | None,
     ) -> list[Token]:
-        query = select(tokens).where(*_live(user_id, team_id))
+        query = _TOKENS_WITH_POLICY.where(*_live(user_id, team_id))
         if until is not None:
             query = query.where(tokens.c.created_at < until)
         if since is not None:
@@ -167,6 +186,24 @@ class SqlTokenRepository:
                 text("SELECT pg_notify(:channel, :token_id)"),
                 {"channel": REVOCATION_CHANNEL, "token_id": token_id},
             )
+
+    def shorten(self, token_id: str, expires_at: int, now: int) -> bool:
+        result = self._conn.execute(
+            update(tokens)
+            .where(
+                tokens.c.id == token_id,
+                tokens.c.revoked_at.is_(None),
+                tokens.c.leaked_at.is_(None),
+                tokens.c.expires_at.is_(None) | (tokens.c.expires_at > expires_at),
+            )
+            .values(expires_at=expires_at)
+        )
+        if result.rowcount != 1:
+            return False
+        # The feed makes every process drop the token from its cache, as for a
+        # revocation; it then reads it again, with its new expiry.
+        self._announce_revocation(token_id, now)
+        return True
 
     def touch_many(self, used_at: Mapping[str, int], resolution_ms: int) -> int:
         if not used_at:
@@ -358,6 +395,7 @@ def token_from_row(row: Any) -> Token:
         revoked_at=row["revoked_at"],
         leaked_at=row["leaked_at"],
         leaked_url=row["leaked_url"],
+        inactivity_ms=row.get("policy_inactivity_ms"),
         permissions=_permissions_of(row["permissions"]),
     )
 

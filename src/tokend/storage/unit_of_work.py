@@ -16,6 +16,7 @@ from tokend.service.ports import (
     SessionRepository,
     SignInFailures,
     SigningKeyRepository,
+    TeamPolicyRepository,
     TokenRepository,
     UpstreamSignInRepository,
     UserIdentityRepository,
@@ -34,6 +35,7 @@ from tokend.storage.people import (
     SqlSignInFailures,
 )
 from tokend.storage.permissions import SqlPermissionCatalogue
+from tokend.storage.policies import SqlTeamPolicyRepository
 from tokend.storage.repository import SqlAccountRepository, SqlTokenRepository
 from tokend.storage.upstream import SqlUpstreamSignInRepository, SqlUserIdentityRepository
 
@@ -51,6 +53,7 @@ class SqlUnitOfWork:
     integrations: IntegrationRepository
     oauth: OAuthRepository
     signing_keys: SigningKeyRepository
+    team_policies: TeamPolicyRepository
     permissions: PermissionCatalogue
 
     def __init__(self, engine: Engine, *, write: bool = False, one_read: bool = False) -> None:
@@ -82,6 +85,7 @@ class SqlUnitOfWork:
         self.integrations = SqlIntegrationRepository(conn)
         self.oauth = SqlOAuthRepository(conn)
         self.signing_keys = SqlSigningKeyRepository(conn)
+        self.team_policies = SqlTeamPolicyRepository(conn)
         self.permissions = SqlPermissionCatalogue(conn)
         return self
 

@@ -19,6 +19,13 @@ EXPIRATIONS = (
     ("none", "No expiration"),
 )
 DEFAULT_EXPIRATION = "30"
+# Rotate's "Keep the old token working for": ms, "" for not at all (revoked at once).
+OVERLAPS = (
+    ("", "no time (revoke it now)"),
+    ("600000", "10 minutes"),
+    ("3600000", "1 hour"),
+    ("86400000", "24 hours"),
+)
 PERSONAL = "personal"
 FULL_ACCESS = "full"
 RESTRICTED = "restricted"
@@ -100,3 +107,10 @@ def team_of(form: TokenForm, teams: list[Team]) -> Team | None:
 def min_date(now_ms: int) -> str:
     """The earliest custom date, for the date input's ``min``: today, UTC."""
     return datetime.fromtimestamp(now_ms / 1000, UTC).date().isoformat()
+
+
+def overlap(text: str) -> int | None:
+    """Rotate's overlap, as chosen: None for none; anything not offered is refused."""
+    if text not in {value for value, _ in OVERLAPS}:
+        raise ValidationFailed("Choose how long the old token keeps working from the list.")
+    return int(text) if text else None

@@ -15,6 +15,7 @@ from tokend.models import (
     GetTokenResponse,
     ListTokensResponse,
     Pagination,
+    RotateTokenRequest,
 )
 from tokend.service.tokens import TeamRef
 
@@ -109,13 +110,18 @@ def delete_token(
     responses=errors(400, 401, 403, 404),
     summary="Rotate a token: revoke it and issue its successor",
     description="One transaction revokes the token and issues a new one with the same "
-    "name, scope, project and lifetime length. The new secret is shown only here.",
+    "name, scope, project and lifetime length (within the lifecycle policy's maximum). "
+    "The new secret is shown only here. With `overlapMs` the old token is not revoked "
+    "but keeps working until now + overlapMs (at most 24 hours), so a deployment can "
+    "swap secrets without downtime.",
 )
 def rotate_token(
     tokenId: TokenId,  # noqa: N803
     principal: PrincipalDep,
     services: ServicesDep,
     requester: RequesterDep,
+    body: RotateTokenRequest | None = None,
 ) -> CreateTokenResponse:
-    issued = services.tokens.rotate(principal, tokenId, requester)
+    overlap_ms = body.overlap_ms if body is not None else None
+    issued = services.tokens.rotate(principal, tokenId, requester, overlap_ms=overlap_ms)
     return CreateTokenResponse(token=auth_token(issued.token), bearer_token=issued.secret)

@@ -9,6 +9,7 @@ the user's newest token is refused, as a rotate of a token already rotated is.
 """
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from tokend.domain.accounts import Team
+from tokend.domain.durations import in_words
 from tokend.domain.errors import Forbidden, NotFound, ValidationFailed
 from tokend.domain.permissions import MAX_PER_TOKEN, CataloguedPermission
 from tokend.domain.permissions import NAME_MAX_LENGTH as PERMISSION_NAME_MAX_LENGTH
@@ -41,6 +43,8 @@ class Row:
     token: Token
     team: str  # "Personal", or the team's name
     used: bool  # whether it was ever used (activeAt moves past createdAt)
+    # "unused for 30 days" when its inactivity limit ended it before its own expiry.
+    inactive: str | None = None
 
 
 def _load(
@@ -51,16 +55,26 @@ def _load(
     return page, services.accounts.teams(visit.person), services.permissions.list()
 
 
-def _rows(page: TokenPage, teams: list[Team]) -> list[Row]:
+def _rows(page: TokenPage, teams: list[Team], now: int) -> list[Row]:
     names = {team.id: team.name for team in teams}
     return [
         Row(
             token,
             "Personal" if token.team_id is None else names.get(token.team_id, "A team you left"),
             token.active_at > token.created_at,
+            _inactive(token, now),
         )
         for token in page.tokens
     ]
+
+
+def _inactive(token: Token, now: int) -> str | None:
+    idle_until = token.inactivity_expires_at
+    if token.inactivity_ms is None or idle_until is None or idle_until > now:
+        return None
+    if token.expires_at is not None and token.expires_at <= idle_until:
+        return None  # it had expired by its own expiry first
+    return f"unused for {in_words(token.inactivity_ms)}"
 
 
 async def _page(
@@ -72,17 +86,19 @@ async def _page(
     errors: dict[str, str] | None = None,
     issued: IssuedToken | None = None,
     rotated: bool = False,
+    overlap_ms: int | None = None,
     notice: str | None = None,
     until: int | None = None,
     since: int | None = None,
 ) -> Response:
     page, teams, permissions = await run_in_threadpool(_load, request, visit, until, since)
     context: dict[str, Any] = {
-        "rows": _rows(page, teams),
+        "rows": _rows(page, teams, system_clock()),
         "next_until": page.next,
         "prev_since": page.prev,
         "values": values or TokenForm(),
         "expirations": forms.EXPIRATIONS,
+        "overlaps": forms.OVERLAPS,
         "scopes": [(forms.PERSONAL, "Personal"), *((t.id, f"{t.name} ({t.slug})") for t in teams)],
         "permissions": permissions,
         "now_ms": system_clock(),
@@ -90,6 +106,7 @@ async def _page(
         "min_date": forms.min_date(system_clock()),
         "issued": issued,
         "rotated": rotated,
+        "overlap": in_words(overlap_ms) if overlap_ms else None,
         "notice": notice,
     }
     return render(
@@ -161,17 +178,23 @@ async def create_token(request: Request, visit: SignedIn) -> Response:
 
 @router.post("/tokens/{token_id}/rotate")
 async def rotate_token(request: Request, visit: SignedIn, token_id: str) -> Response:
-    await posted_form(request, visit)
+    form = await posted_form(request, visit)
     services = services_of(request)
     try:
+        overlap_ms = forms.overlap(text(form, "overlap", 10))
         issued = await run_in_threadpool(
-            services.tokens.rotate, visit.person, token_id, requester(request)
+            partial(services.tokens.rotate, overlap_ms=overlap_ms),
+            visit.person,
+            token_id,
+            requester(request),
         )
     except NotFound:
         # Most often this very form sent again (a reload of the new secret's page): the
         # token is rotated already, and its successor's secret was shown once.
         return redirect("/tokens?notice=gone")
-    return await _page(request, visit, issued=issued, rotated=True)
+    except ValidationFailed as exc:
+        return await _page(request, visit, status=400, errors={"list": str(exc)})
+    return await _page(request, visit, issued=issued, rotated=True, overlap_ms=overlap_ms)
 
 
 @router.get("/tokens/{token_id}/revoke")
