@@ -32,10 +32,10 @@ class Policy:
         return self != NO_POLICY
 
     def expiry_for_new_token(
-        self, expires_at: int | None, now: int, *, asked: bool = True
+        self, expires_at: int | None, now: int, *, chosen: bool = True
     ) -> int | None:
         """The ``expiresAt`` a token issued at ``now`` gets when ``expires_at`` was
-        wanted. ``asked``: a person chose it (create), so one beyond the limit is
+        wanted. ``chosen``: a person chose it (create), so one beyond the limit is
         refused; otherwise (rotation, device login, OAuth) it is cut to the limit."""
         limit = self.max_lifetime_ms
         if limit is not None:
@@ -43,7 +43,7 @@ class Policy:
             if expires_at is None:
                 return latest
             if expires_at > latest:
-                if asked:
+                if chosen:
                     raise ValidationFailed(
                         f"expiresAt is beyond the maximum token lifetime of {in_words(limit)}: "
                         f"choose an expiry at most {in_words(limit)} from now, or none to "
@@ -52,7 +52,7 @@ class Policy:
                 return latest
             return expires_at
         if expires_at is None and self.require_expiry:
-            if asked:
+            if chosen:
                 raise ValidationFailed(
                     "expiresAt is required: the policy requires tokens to expire."
                 )

@@ -106,18 +106,18 @@ class TokenService:
         expires_at: int | None = None,
         project_id: str | None = None,
         origin: Origin = Origin.MANUAL,
-        asked: bool = False,
+        expiry_chosen: bool = False,
         permissions: Permissions = None,
     ) -> IssuedToken:
         """Add a token inside the caller's transaction (shared with admin bootstrap,
         rotation, device logins and OAuth). The lifecycle policy bounds its expiry:
-        ``asked`` (a person chose ``expires_at``, as on create) refuses one beyond the
+        ``expiry_chosen`` (a person chose ``expires_at``, as on create) refuses one beyond the
         maximum lifetime; otherwise it is cut to it."""
         now = self.clock()
         name = validate_name(name)
         expires_at = validate_expiry(expires_at, now)
         policy = self.policy_for(uow, user_id, scope.team_id)
-        expires_at = policy.expiry_for_new_token(expires_at, now, asked=asked)
+        expires_at = policy.expiry_for_new_token(expires_at, now, chosen=expiry_chosen)
         project_id = validate_project_id(project_id)
         # createdAt doubles as the paging cursor, so it is kept unique per user:
         # a token made in the same millisecond as the previous one takes the next.
@@ -178,11 +178,11 @@ class TokenService:
         (None: unrestricted); a restricted actor grants a subset of its own only."""
         principal.ensure_can_manage_tokens()
         principal.ensure_allowed(Operation.CREATE_TOKEN)
-        asked = requested_permissions(permissions)
-        ensure_grantable(asked, principal.permissions)
+        granted = requested_permissions(permissions)
+        ensure_grantable(granted, principal.permissions)
         with self.uow(write=True) as uow:
-            if asked:
-                ensure_known(asked, uow.permissions.known(asked - BUILTIN.keys()))
+            if granted:
+                ensure_known(granted, uow.permissions.known(granted - BUILTIN.keys()))
             self._ensure_actor_live(uow, principal)
             if unless_created_since is not None:
                 # Locks the user's row: two sends of one form cannot both pass.
@@ -208,8 +208,8 @@ class TokenService:
                 scope=scope,
                 expires_at=expires_at,
                 project_id=project_id,
-                asked=True,
-                permissions=asked,
+                expiry_chosen=True,
+                permissions=granted,
             )
             self._record(uow, EventType.TOKEN_CREATED, issued.token, principal, requester)
             uow.commit()
