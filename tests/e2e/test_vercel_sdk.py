@@ -148,6 +148,7 @@ def test_vercel_sdk_against_live_server(node_client: Path, server: Server, alice
             assert api.delete(f"/v3/user/tokens/{ids[revoked]}").status_code == 404
 
 
+@pytest.mark.node
 def test_vercel_sdk_reads_restricted_tokens(
     node_client: Path, server: Server, services: Services, alice: Account
 ) -> None:
@@ -172,3 +173,29 @@ def test_vercel_sdk_reads_restricted_tokens(
         assert "permissions" not in entry["sdk"]
     # Each restricted token in each answer that carried one: two lists and a get each.
     assert seen["permissionsDropped"] == 3 * 3
+
+
+@pytest.mark.node
+def test_vercel_sdk_under_a_lifecycle_policy(
+    node_client: Path,
+    services: Services,
+    database_url: str,
+    alice: Account,
+    tmp_path: Path,
+) -> None:
+    """Under an inactivity limit every token carries `inactivityExpiresAt` as well; the
+    SDK drops it too and still reads everything."""
+    env = {
+        "TOKEND_INACTIVITY_EXPIRY": "30d",
+        "TOKEND_RATE_LIMIT_FAILURES": "1000000000",
+    }
+    caller = services.authenticator.authenticate(alice.token)
+    restricted = [services.tokens.create(caller, name="ci", permissions=["tokens:read"]).token.id]
+    with Server(database_url=database_url, log_path=tmp_path / "policy.log", env=env) as server:
+        with server.client(alice.token) as api:
+            listed = api.get("/v6/user/tokens").json()["tokens"]
+        assert all("inactivityExpiresAt" in token for token in listed)
+        seen = run_sdk_client(node_client, server, alice.token, restricted)
+    assert seen["statuses"]["list"] == 200
+    assert set(restricted) <= set(seen["listAfter"]["ids"])
+    assert all("inactivityExpiresAt" not in token for token in seen["list"]["tokens"])

@@ -87,8 +87,10 @@ async function callExpectingError(label, fn) {
   throw new CheckFailed(`${label}: expected an HTTP error, got ${JSON.stringify(value)}`);
 }
 
-// tokend's one addition to a token, which the SDK does not know and so drops: a
-// restricted token's `permissions`. Counted, so the caller knows the SDK met them.
+// tokend's additions to a token, which the SDK does not know and so drops: a
+// restricted token's `permissions`, and `inactivityExpiresAt` where a lifecycle policy
+// sets an inactivity limit. Counted, so the caller knows the SDK met them.
+const EXTENSIONS = new Set(["permissions", "inactivityExpiresAt"]);
 let permissionsDropped = 0;
 
 function withoutExtensions(value) {
@@ -96,8 +98,8 @@ function withoutExtensions(value) {
   if (value === null || typeof value !== "object") return value;
   const copy = {};
   for (const [key, item] of Object.entries(value)) {
-    if (key === "permissions" && "prefix" in value && "suffix" in value) {
-      permissionsDropped += 1;
+    if (EXTENSIONS.has(key) && "prefix" in value && "suffix" in value) {
+      if (key === "permissions") permissionsDropped += 1;
       continue;
     }
     copy[key] = withoutExtensions(item);
