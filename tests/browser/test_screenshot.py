@@ -38,14 +38,16 @@ def test_the_tokens_page_screenshot(
     now_ms = int(time.time() * 1000)
     with server.client(ada.token) as api:
         used: list[str] = []
-        for name, days, team_id, in_use in [
-            ("staging deploys", 90, team.id, True),
-            ("terraform", 30, None, True),
-            ("grafana dashboards", None, team.id, False),
+        for name, days, team_id, in_use, permissions in [
+            ("staging deploys", 90, team.id, True, None),
+            ("terraform", 30, None, True, None),
+            ("grafana dashboards", None, team.id, False, ["tokens:read", "events:read"]),
         ]:
             body: dict[str, object] = {"name": name}
             if days is not None:
                 body["expiresAt"] = now_ms + days * DAY_MS
+            if permissions is not None:
+                body["permissions"] = permissions
             params = {"teamId": team_id} if team_id else {}
             response = api.post("/v3/user/tokens", json=body, params=params)
             response.raise_for_status()

@@ -20,11 +20,12 @@ EXPIRATIONS = (
 )
 DEFAULT_EXPIRATION = "30"
 # Rotate's "Keep the old token working for": ms, "" for not at all (revoked at once).
+# Short, to fit a row beside Rotate; the select's label says what they are.
 OVERLAPS = (
-    ("", "no time (revoke it now)"),
-    ("600000", "10 minutes"),
-    ("3600000", "1 hour"),
-    ("86400000", "24 hours"),
+    ("", "old ends now"),
+    ("600000", "old +10 min"),
+    ("3600000", "old +1 hour"),
+    ("86400000", "old +24 hours"),
 )
 PERSONAL = "personal"
 FULL_ACCESS = "full"
