@@ -289,3 +289,68 @@ team_policies = Table(
     Column("require_expiry", Integer, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
 )
+
+# Webhooks (SPEC §12): a user's, or a team's when made with a team token. The secret
+# signs deliveries, so it is kept, sealed when TOKEND_SIGNING_KEY_SECRET is set.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("user_id", String(40), ForeignKey("users.id"), nullable=False, index=True),
+    Column("team_id", String(40), ForeignKey("teams.id"), index=True),
+    Column("url", Text, nullable=False),
+    Column("events", Text, nullable=False),  # a JSON list of event types
+    Column("secret", LargeBinary, nullable=False),
+    Column("secret_sealed", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("failing_since", BigInteger),
+    Column("disabled_at", BigInteger),
+)
+
+# The outbox: one row per event and webhook, written in the event's own transaction,
+# so no crash loses one. Its id is the webhook-id header of every attempt.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("webhook_id", String(40), ForeignKey("webhooks.id"), nullable=False, index=True),
+    Column("event_type", String(32), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    # A sender's lease: no other sender takes the delivery before it ends.
+    Column("claimed_until", BigInteger),
+    Column("delivered_at", BigInteger),
+    Column("last_status_code", Integer),
+    Column("last_error", String(200)),
+    Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "delivery_id",
+        String(40),
+        ForeignKey("webhook_deliveries.id"),
+        nullable=False,
+        index=True,
+    ),
+    Column("attempted_at", BigInteger, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("status_code", Integer),
+    Column("error", String(200)),
+)
+
+# Expiry warnings sent, once per token and threshold (0: the token.expired notice),
+# whatever restarts or nodes there are.
+expiry_notices = Table(
+    "expiry_notices",
+    metadata,
+    Column("token_id", String(40), primary_key=True),
+    Column("threshold_ms", BigInteger, primary_key=True, autoincrement=False),
+    Column("sent_at", BigInteger, nullable=False),
+)
