@@ -28,6 +28,8 @@ from tokend.service.sessions import SessionPolicy, SessionService
 from tokend.service.signing import SigningKeys
 from tokend.service.tokens import TokenService
 from tokend.service.upstream import UPSTREAM_CALLBACK, AccountPolicy, UpstreamSignInService
+from tokend.service.webhook_sender import WebhookSender
+from tokend.service.webhooks import SecretKeeper, WebhookService
 from tokend.settings import Settings
 from tokend.storage.engine import make_engine
 from tokend.storage.failure_counters import InProcessFailureCounter, RedisFailureCounter
@@ -55,21 +57,26 @@ class Services:
     signing_keys: SigningKeys
     provider: Provider
     permissions: PermissionService
+    webhooks: WebhookService
+    webhook_sender: WebhookSender
     # Sign-in through the identity provider; None without TOKEND_OIDC_ISSUER.
     upstream: UpstreamSignInService | None = None
 
-    def start(self, *, signs_people_in: bool = True) -> None:
+    def start(self, *, signs_people_in: bool = True, sends_webhooks: bool = True) -> None:
         """Start what a serving process runs in the background: the revocation feed
         (before the first request) and the activeAt writer. ``signs_people_in``: make
         the dummy password hash now (a tenth of a second), so that the first unknown
         name is not slower than a wrong password; a process that only verifies tokens
-        (`tokend.verify`) has no use for it."""
+        (`tokend.verify`) has no use for it, nor for ``sends_webhooks`` (the outbox's
+        sender, which the serving processes run)."""
         cache = self.authenticator.cache
         cache.follow_feed()
         self.revocations.start(
             on_revoked=cache.invalidate, on_gap=cache.clear, on_heard=cache.heard
         )
         self.authenticator.activity.start()
+        if sends_webhooks:
+            self.webhook_sender.start()
         if signs_people_in:
             self.sessions.passwords.warm()
 
@@ -77,6 +84,7 @@ class Services:
         """Write pending activeAt updates, stop the background threads, close the pools."""
         try:
             self.authenticator.activity.close()
+            self.webhook_sender.close()
             self.revocations.close()
         finally:
             self.rate_limiter.close()
@@ -152,6 +160,7 @@ def bootstrap(settings: Settings | None = None) -> Services:
             id_token_ttl_s=settings.integration_access_ttl_s,
         ),
     )
+    webhook_secrets = SecretKeeper(_sealer(settings))
     return Services(
         settings=settings,
         engine=engine,
@@ -186,6 +195,16 @@ def bootstrap(settings: Settings | None = None) -> Services:
         signing_keys=signing_keys,
         provider=provider,
         permissions=PermissionService(uow=uow),
+        webhooks=WebhookService(
+            uow=uow, secrets=webhook_secrets, allow_private=settings.webhook_allow_private
+        ),
+        webhook_sender=WebhookSender(
+            uow,
+            webhook_secrets,
+            retry_delays_ms=settings.webhook_retry_delays_ms,
+            disable_after_ms=settings.webhook_disable_after_ms,
+            allow_private=settings.webhook_allow_private,
+        ),
         upstream=upstream_sign_in(settings, uow, digester, sessions),
     )
 

@@ -1,11 +1,23 @@
 """Domain objects to wire models."""
 
+import json
+
 from tokend.domain.accounts import User
 from tokend.domain.audit import AuditEvent
 from tokend.domain.scopes import ScopeType
 from tokend.domain.tokens import TOKEN_TYPE, Token
+from tokend.domain.webhooks import Delivery, DeliveryStatus
+from tokend.domain.webhooks import Webhook as DomainWebhook
 from tokend.models import AuditEvent as AuditEventModel
-from tokend.models import AuthToken, AuthUser, TeamScope, UserScope
+from tokend.models import (
+    AuthToken,
+    AuthUser,
+    TeamScope,
+    UserScope,
+    WebhookAttempt,
+    WebhookDelivery,
+)
+from tokend.models import Webhook as WebhookModel
 
 
 def auth_token(token: Token) -> AuthToken:
@@ -61,4 +73,38 @@ def audit_event(event: AuditEvent) -> AuditEventModel:
         actor_token_id=event.actor_token_id,
         ip=event.requester.ip,
         user_agent=event.requester.user_agent,
+    )
+
+
+def webhook(hook: DomainWebhook) -> WebhookModel:
+    return WebhookModel(
+        id=hook.id,
+        url=hook.url,
+        events=list(hook.events),
+        team_id=hook.team_id,
+        created_at=hook.created_at,
+        failing_since=hook.failing_since,
+        disabled_at=hook.disabled_at,
+    )
+
+
+def webhook_delivery(delivery: Delivery) -> WebhookDelivery:
+    pending = delivery.status is DeliveryStatus.PENDING
+    return WebhookDelivery(
+        id=delivery.id,
+        event_type=delivery.event_type,
+        status=delivery.status.value,
+        created_at=delivery.created_at,
+        attempts=[
+            WebhookAttempt(
+                attempted_at=attempt.attempted_at,
+                duration_ms=attempt.duration_ms,
+                status_code=attempt.status_code,
+                error=attempt.error,
+            )
+            for attempt in delivery.attempt_log
+        ],
+        next_attempt_at=delivery.next_attempt_at if pending else None,
+        delivered_at=delivery.delivered_at,
+        payload=json.loads(delivery.payload),
     )

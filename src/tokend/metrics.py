@@ -26,6 +26,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     disable_created_metrics,
     generate_latest,
     multiprocess,
@@ -43,6 +44,23 @@ TOKEN_EVENTS = Counter(
 )
 AUTHENTICATION_FAILURES = Counter(
     "tokend_authentication_failures", "Requests whose token did not verify.", ["reason"]
+)
+WEBHOOK_DELIVERIES = Counter(
+    "tokend_webhook_deliveries",
+    "Webhook delivery attempts by outcome: delivered, retrying (to be tried again), "
+    "failed (given up).",
+    ["outcome"],
+)
+# Set by each process's sender every few seconds; the live processes' largest wins.
+WEBHOOK_OUTBOX_DEPTH = Gauge(
+    "tokend_webhook_outbox_depth",
+    "Webhook deliveries pending.",
+    multiprocess_mode="livemax",
+)
+WEBHOOK_OLDEST_PENDING_AGE = Gauge(
+    "tokend_webhook_oldest_pending_age_seconds",
+    "Age of the oldest pending webhook delivery (0 when none is pending).",
+    multiprocess_mode="livemax",
 )
 CACHE_MISSES = Counter(
     "tokend_verification_cache_misses", "Verifications that had to read the database."

@@ -488,3 +488,75 @@ class OAuthError(BaseModel):
 
 class Status(WireModel):
     status: Literal["ok"] = "ok"
+
+
+# Webhooks (SPEC §12).
+WebhookEventType = Literal[
+    "token.created",
+    "token.revoked",
+    "token.rotated",
+    "token.leaked",
+    "token.expiring",
+    "token.expired",
+    "auth.rate_limited",
+]
+
+
+class CreateWebhookRequest(WireModel):
+    model_config = ConfigDict(alias_generator=to_camel, validate_by_name=False)
+
+    url: StrictStr = Field(
+        min_length=1,
+        max_length=2048,
+        description="https:// URL (a public address; plain http and private addresses "
+        "only with TOKEND_WEBHOOK_ALLOW_PRIVATE=true).",
+        json_schema_extra=_NO_CONTROL_CHARACTERS,
+    )
+    events: list[WebhookEventType] = Field(min_length=1, max_length=20)
+
+
+class Webhook(_Omitting):
+    id: str
+    url: str
+    events: list[str]
+    team_id: str | SkipJsonSchema[None] = Field(
+        default=None, description="The team whose tokens' events it receives."
+    )
+    created_at: Timestamp
+    failing_since: Timestamp | SkipJsonSchema[None] = None
+    disabled_at: Timestamp | SkipJsonSchema[None] = None
+
+
+class CreateWebhookResponse(WireModel):
+    webhook: Webhook
+    secret: str = Field(description="The signing secret (whsec_…), shown only here.")
+
+
+class ListWebhooksResponse(WireModel):
+    webhooks: list[Webhook]
+
+
+class GetWebhookResponse(WireModel):
+    webhook: Webhook
+
+
+class WebhookAttempt(_Omitting):
+    attempted_at: Timestamp
+    duration_ms: int
+    status_code: int | SkipJsonSchema[None] = None
+    error: str | SkipJsonSchema[None] = None
+
+
+class WebhookDelivery(_Omitting):
+    id: str = Field(description="The webhook-id header of every attempt.")
+    event_type: str
+    status: Literal["pending", "delivered", "failed"]
+    created_at: Timestamp
+    attempts: list[WebhookAttempt]
+    next_attempt_at: Timestamp | SkipJsonSchema[None] = None
+    delivered_at: Timestamp | SkipJsonSchema[None] = None
+    payload: dict[str, Any]
+
+
+class ListWebhookDeliveriesResponse(WireModel):
+    deliveries: list[WebhookDelivery]

@@ -15,6 +15,7 @@ from tokend.domain.policy import Policy, PolicyRules
 from tokend.domain.sealing import MIN_SECRET_LENGTH
 from tokend.domain.secret import DEFAULT_PREFIX, SecretFormat
 from tokend.domain.upstream import UpstreamSettingsError, valid_issuer
+from tokend.domain.webhooks import parse_schedule
 
 
 class Settings(BaseSettings):
@@ -129,6 +130,21 @@ class Settings(BaseSettings):
     require_expiry: bool = Field(
         default=False, description="Every new token must have an expiresAt."
     )
+    # Webhooks (SPEC §12).
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks call private, loopback and link-local addresses, and "
+        "plain http:// URLs (development and tests; cloud metadata addresses stay refused).",
+    )
+    webhook_retry_schedule: str = Field(
+        default="5s,5m,30m,2h,5h,10h",
+        description="Delays between a webhook delivery's attempts; after the last one "
+        "fails the delivery is marked failed.",
+    )
+    webhook_disable_after: str = Field(
+        default="3d",
+        description="A webhook whose deliveries have all failed for this long is disabled.",
+    )
     policy_applies_to_services: bool = Field(
         default=False,
         description="Service accounts' tokens obey the lifecycle policy too (else exempt).",
@@ -221,6 +237,23 @@ class Settings(BaseSettings):
                 "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
             )
         return value
+
+    @field_validator("webhook_retry_schedule", "webhook_disable_after")
+    @classmethod
+    def _durations(cls, value: str) -> str:
+        try:
+            parse_schedule(value)
+        except ValidationFailed as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @cached_property
+    def webhook_retry_delays_ms(self) -> tuple[int, ...]:
+        return parse_schedule(self.webhook_retry_schedule)
+
+    @cached_property
+    def webhook_disable_after_ms(self) -> int:
+        return parse_duration(self.webhook_disable_after)
 
     @field_validator("max_token_lifetime", "inactivity_expiry", mode="before")
     @classmethod

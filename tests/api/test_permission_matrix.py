@@ -17,7 +17,19 @@ from tests.support import Server
 from tokend.bootstrap import Services
 from tokend.service.tokens import TeamRef
 
-ALL = ["tokens:read", "tokens:write", "tokens:rotate-self", "events:read", "user:read"]
+ALL = [
+    "tokens:read",
+    "tokens:write",
+    "tokens:rotate-self",
+    "events:read",
+    "user:read",
+    "webhooks:read",
+    "webhooks:write",
+]
+# A public address, given as a literal so no DNS is needed; subscribed only to leaks,
+# which the matrix never reports, so nothing is ever sent to it.
+HOOK_URL, HOOK_EVENTS = "https://1.1.1.1/matrix", ["token.leaked"]
+HOOK = {"url": HOOK_URL, "events": HOOK_EVENTS}
 # None: unrestricted; [] restricted to nothing; then one of tokend's permissions each.
 PERMISSION_SETS: list[list[str] | None] = [None, [], *([name] for name in ALL)]
 
@@ -30,6 +42,7 @@ class Caller:
     user_id: str
     team_id: str | None
     target: Callable[[], str]  # a fresh token of the same user (and team) to act on
+    webhook: Callable[[], str]  # a fresh webhook of the same owner (user or team)
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,29 @@ ENDPOINTS = [
         frozenset({"events:read"}),
         lambda http, c: http.get("/v1/user/events"),
     ),
+    Endpoint(
+        "POST /v1/webhooks",
+        frozenset({"webhooks:write"}),
+        lambda http, c: http.post("/v1/webhooks", json=HOOK),
+    ),
+    Endpoint(
+        "GET /v1/webhooks", frozenset({"webhooks:read"}), lambda http, c: http.get("/v1/webhooks")
+    ),
+    Endpoint(
+        "GET /v1/webhooks/{id}",
+        frozenset({"webhooks:read"}),
+        lambda http, c: http.get(f"/v1/webhooks/{c.webhook()}"),
+    ),
+    Endpoint(
+        "DELETE /v1/webhooks/{id}",
+        frozenset({"webhooks:write"}),
+        lambda http, c: http.delete(f"/v1/webhooks/{c.webhook()}"),
+    ),
+    Endpoint(
+        "GET /v1/webhooks/{id}/deliveries",
+        frozenset({"webhooks:read"}),
+        lambda http, c: http.get(f"/v1/webhooks/{c.webhook()}/deliveries"),
+    ),
 ]
 
 
@@ -117,9 +153,17 @@ def _caller(services: Services, permissions: list[str] | None, team: bool) -> Ca
     def target() -> str:
         return services.tokens.create(full, name="target", team=team_ref).token.id
 
+    def webhook() -> str:
+        # Made by an unrestricted token of the same scope, so it is the caller's.
+        maker = services.tokens.create(full, name="hooks", team=team_ref).secret
+        made = services.webhooks.create(
+            services.authenticator.authenticate(maker), url=HOOK_URL, events=HOOK_EVENTS
+        )
+        return made.webhook.id
+
     return Caller(
         issued.secret, issued.token.id, permissions, owner.user.id,
-        team_ref.team_id if team_ref else None, target,
+        team_ref.team_id if team_ref else None, target, webhook,
     )  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from tokend.api.routes import (
     sso,
     tokens,
     user,
+    webhooks,
 )
 from tokend.bootstrap import bootstrap
 from tokend.http.serving import stop_with_supervisor
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         user.router,
         tokens.router,
         events.router,
+        webhooks.router,
         introspection.router,
         secret_scanning.router,
         oauth.router,

@@ -2,7 +2,7 @@
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, params
@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.routing import Route
 
 from tokend.domain.errors import (
     AuthenticationError,
@@ -88,17 +89,42 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, "bad_request", _describe(exc.errors()))
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> set[str]:
+    """Every method some route takes at this path: Starlette's Allow names only the
+    first route whose path matches, and a path may have several (GET and POST
+    /v1/webhooks)."""
+    path = request.scope.get("path", "")
+    allowed: set[str] = set()
+    for route in _routes(request.app.router.routes):
+        if route.methods and route.path_regex.match(path):
+            allowed |= route.methods
+    return allowed
+
+
+def _routes(routes: Sequence[Any]) -> Iterator[Route]:
+    # FastAPI keeps an included router as one entry wrapping the original router.
+    for route in routes:
+        if isinstance(route, Route):
+            yield route
+        elif (inner := getattr(route, "original_router", None)) is not None:
+            yield from _routes(inner.routes)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         # The path is not echoed: a secret pasted into a URL must not come back.
         return error_response(404, "not_found", "No such path.")
     if exc.status_code == 405:
+        headers = dict(exc.headers or {})
+        allowed = _allowed_methods(request)
+        if allowed:
+            headers["Allow"] = ", ".join(sorted(allowed))
         return error_response(
             405,
             "method_unknown",
             "This method is not allowed here; the Allow header lists those that are.",
-            headers=dict(exc.headers or {}),
+            headers=headers,
         )
     if exc.status_code == 413:
         return payload_too_large(MAX_BODY_BYTES)

@@ -33,6 +33,7 @@ class EventType(StrEnum):
     OAUTH_CODE_REUSED = "oauth.code_reused"
     OAUTH_REFRESHED = "oauth.token_refreshed"
     OAUTH_REFRESH_REUSED = "oauth.refresh_token_reused"
+    WEBHOOK_DISABLED = "webhook.disabled"
 
 
 @dataclass(frozen=True, slots=True)

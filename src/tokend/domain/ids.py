@@ -43,3 +43,12 @@ def new_invite_id() -> str:
 
 def new_device_id() -> str:
     return "dev_" + random_base62(ID_LENGTH)
+
+
+def new_webhook_id() -> str:
+    return "wh_" + random_base62(ID_LENGTH)
+
+
+def new_delivery_id() -> str:
+    # Standard Webhooks' own examples name messages msg_…
+    return "msg_" + random_base62(ID_LENGTH)

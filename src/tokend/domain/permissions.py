@@ -19,6 +19,8 @@ TOKENS_WRITE = "tokens:write"
 TOKENS_ROTATE_SELF = "tokens:rotate-self"
 EVENTS_READ = "events:read"
 USER_READ = "user:read"
+WEBHOOKS_READ = "webhooks:read"
+WEBHOOKS_WRITE = "webhooks:write"
 
 BUILTIN: Mapping[str, str] = {
     TOKENS_READ: "List and read the metadata of tokens.",
@@ -26,6 +28,8 @@ BUILTIN: Mapping[str, str] = {
     TOKENS_ROTATE_SELF: "Rotate the token itself (and nothing else).",
     EVENTS_READ: "Read the audit log.",
     USER_READ: "Read the token's user (GET /v2/user, userinfo).",
+    WEBHOOKS_READ: "List webhooks and their deliveries.",
+    WEBHOOKS_WRITE: "Add and remove webhooks.",
 }
 
 NAME_MAX_LENGTH = 64
@@ -49,6 +53,8 @@ class Operation(StrEnum):
     ROTATE_TOKEN = "rotate tokens"
     ROTATE_ITSELF = "rotate itself"
     LIST_EVENTS = "read the audit log"
+    READ_WEBHOOKS = "read webhooks"
+    MANAGE_WEBHOOKS = "add or remove webhooks"
 
 
 # Each operation and the permissions that allow it (any one of them).
@@ -61,6 +67,8 @@ REQUIRED: Mapping[Operation, frozenset[str]] = {
     Operation.ROTATE_TOKEN: frozenset({TOKENS_WRITE}),
     Operation.ROTATE_ITSELF: frozenset({TOKENS_WRITE, TOKENS_ROTATE_SELF}),
     Operation.LIST_EVENTS: frozenset({EVENTS_READ}),
+    Operation.READ_WEBHOOKS: frozenset({WEBHOOKS_READ}),
+    Operation.MANAGE_WEBHOOKS: frozenset({WEBHOOKS_WRITE}),
 }
 
 Permissions = frozenset[str] | None  # None: unrestricted

@@ -13,6 +13,7 @@ from tokend.domain.tokens import Token
 from tokend.metrics import TOKEN_EVENTS
 from tokend.service.clock import Clock, system_clock
 from tokend.service.ports import UnitOfWork, UnitOfWorkFactory
+from tokend.service.webhooks import enqueue
 
 MAX_PAGE = 100
 
@@ -38,7 +39,7 @@ def record(
     """Add an event to the caller's transaction: about ``token`` (its user's log), or
     about the account ``user_id`` (a sign-in, a password change)."""
     TOKEN_EVENTS.labels(type.value).inc()
-    return uow.audit.add(
+    stored = uow.audit.add(
         AuditEvent(
             id=ids.new_event_id(),
             type=type,
@@ -50,6 +51,10 @@ def record(
             requester=requester,
         )
     )
+    # The webhooks' outbox, in the same transaction: no event is sent that did not
+    # happen, and none that happened is lost.
+    enqueue(uow, stored)
+    return stored
 
 
 def record_account(

@@ -1,6 +1,6 @@
 """What the service layer needs from storage, as protocols the storage layer fulfils."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import NamedTuple, Protocol, Self
 
@@ -16,6 +16,7 @@ from tokend.domain.sessions import Session
 from tokend.domain.signing_keys import StoredSigningKey
 from tokend.domain.tokens import Token
 from tokend.domain.upstream import PendingSignIn, UserIdentity, VerifiedClaims
+from tokend.domain.webhooks import Attempt, Delivery, DeliveryStatus, Webhook
 
 
 class FailureCount(NamedTuple):
@@ -312,6 +313,65 @@ class PermissionCatalogue(Protocol):
     def remove(self, name: str) -> bool: ...
 
 
+class StoredWebhook(NamedTuple):
+    secret: bytes  # the whsec_… text, sealed when ``sealed``
+    sealed: bool
+
+
+class ClaimedDelivery(NamedTuple):
+    delivery: Delivery
+    url: str
+    secret: StoredWebhook
+    webhook_disabled: bool
+
+
+class OutboxDepth(NamedTuple):
+    pending: int
+    oldest_age_ms: int
+
+
+class WebhookRepository(Protocol):
+    def add(self, webhook: Webhook, secret: bytes, sealed: bool) -> None: ...
+
+    def get(self, webhook_id: str) -> Webhook | None: ...
+
+    def list_for(self, user_id: str, team_id: str | None) -> list[Webhook]:
+        """The team's webhooks, given one; else every webhook the user made."""
+        ...
+
+    def receiving(self, user_id: str, team_id: str | None) -> list[Webhook]:
+        """The enabled webhooks that receive the events of a token of this owner."""
+        ...
+
+    def remove(self, webhook_id: str) -> bool: ...
+
+    def add_deliveries(self, deliveries: Sequence[Delivery]) -> None: ...
+
+    def deliveries_of(self, webhook_id: str, *, limit: int) -> list[Delivery]: ...
+
+    def claim_due(self, now: int, lease_until: int, limit: int) -> list[ClaimedDelivery]: ...
+
+    def record_attempt(
+        self,
+        delivery_id: str,
+        lease_until: int,
+        attempt: Attempt,
+        *,
+        status: DeliveryStatus,
+        next_attempt_at: int,
+    ) -> bool: ...
+
+    def mark_succeeded(self, webhook_id: str) -> None: ...
+
+    def mark_failing(self, webhook_id: str, now: int) -> int | None: ...
+
+    def disable(self, webhook_id: str, now: int) -> bool: ...
+
+    def fail_pending_of_disabled(self, delivery_id: str) -> None: ...
+
+    def depth(self, now: int) -> OutboxDepth: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without ``commit()`` rolls it back."""
 
@@ -329,6 +389,7 @@ class UnitOfWork(Protocol):
     signing_keys: SigningKeyRepository
     team_policies: TeamPolicyRepository
     permissions: PermissionCatalogue
+    webhooks: WebhookRepository
 
     def __enter__(self) -> Self: ...
 

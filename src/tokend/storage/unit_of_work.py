@@ -20,6 +20,7 @@ from tokend.service.ports import (
     TokenRepository,
     UpstreamSignInRepository,
     UserIdentityRepository,
+    WebhookRepository,
 )
 from tokend.storage.audit_log import SqlAuditLog
 from tokend.storage.engine import WRITE_OPTION
@@ -38,6 +39,7 @@ from tokend.storage.permissions import SqlPermissionCatalogue
 from tokend.storage.policies import SqlTeamPolicyRepository
 from tokend.storage.repository import SqlAccountRepository, SqlTokenRepository
 from tokend.storage.upstream import SqlUpstreamSignInRepository, SqlUserIdentityRepository
+from tokend.storage.webhooks import SqlWebhookRepository
 
 
 class SqlUnitOfWork:
@@ -55,6 +57,7 @@ class SqlUnitOfWork:
     signing_keys: SigningKeyRepository
     team_policies: TeamPolicyRepository
     permissions: PermissionCatalogue
+    webhooks: WebhookRepository
 
     def __init__(self, engine: Engine, *, write: bool = False, one_read: bool = False) -> None:
         self._engine = engine
@@ -87,6 +90,7 @@ class SqlUnitOfWork:
         self.signing_keys = SqlSigningKeyRepository(conn)
         self.team_policies = SqlTeamPolicyRepository(conn)
         self.permissions = SqlPermissionCatalogue(conn)
+        self.webhooks = SqlWebhookRepository(conn)
         return self
 
     def __exit__(
