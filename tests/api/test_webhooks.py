@@ -81,7 +81,7 @@ def _server(database_url: str, log: Path) -> Server:
         env={
             "TOKEND_RATE_LIMIT_FAILURES": "1000000000",
             "TOKEND_WEBHOOK_ALLOW_PRIVATE": "true",
-            "TOKEND_WEBHOOK_RETRY_SCHEDULE": "1s,1s,2s",
+            "TOKEND_WEBHOOK_RETRY_SCHEDULE": ",".join(["1s"] * 15),
         },
     )
 

@@ -193,7 +193,7 @@ class WebhookSender:
         addresses = self._resolver(destination.host, destination.port)
         reason = refusal_of_all(addresses, allow_private=self._allow_private)
         if reason:
-            return done(None, f"refused: the host is {reason}")
+            return done(None, f"refused: {reason}")
         delivery = claimed.delivery
         secret = self._secrets.open(claimed.secret)
         timestamp = datetime.now(UTC)

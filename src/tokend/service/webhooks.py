@@ -85,7 +85,8 @@ class WebhookService:
         )
         if reason:
             raise ValidationFailed(
-                f"The URL's host is {reason}: webhooks are sent to public addresses only."
+                f"The URL's host cannot be used ({reason}): webhooks are sent to public "
+                "addresses only."
             )
         secret = new_secret()
         webhook = Webhook(
