@@ -4,10 +4,8 @@ HTTP receiver in the test process, on both databases."""
 import json
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -16,55 +14,10 @@ from standardwebhooks import Webhook as Verifier
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from tests.conftest import Account
-from tests.support import Server, eventually, free_port
+from tests.support import Server, eventually
+from tests.webhook_receiver import Receiver, open_server_process
 
 EVENTS = ["token.created", "token.revoked"]
-
-
-class Receiver:
-    """An HTTP server answering with ``status`` (or hanging), keeping what it got."""
-
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.status = 200
-        self.hang = False
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    def start(self) -> "Receiver":
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                if receiver.hang:
-                    time.sleep(15)
-                self.send_response(receiver.status)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def ids(self) -> list[str]:
-        return [headers["webhook-id"] for headers, _ in self.received]
 
 
 @pytest.fixture
@@ -74,24 +27,12 @@ def receiver() -> Iterator[Receiver]:
     running.stop()
 
 
-def _server(database_url: str, log: Path) -> Server:
-    return Server(
-        database_url=database_url,
-        log_path=log,
-        env={
-            "TOKEND_RATE_LIMIT_FAILURES": "1000000000",
-            "TOKEND_WEBHOOK_ALLOW_PRIVATE": "true",
-            "TOKEND_WEBHOOK_RETRY_SCHEDULE": ",".join(["1s"] * 15),
-        },
-    )
-
-
 @pytest.fixture(scope="module")
 def open_server(
     services: object, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """A server that may call 127.0.0.1, retrying quickly."""
-    with _server(database_url, tmp_path_factory.mktemp("wh") / "tokend.log") as running:
+    with open_server_process(database_url, tmp_path_factory.mktemp("wh") / "tokend.log") as running:
         yield running
 
 
@@ -171,7 +112,7 @@ def test_deliveries_pending_at_a_kill_are_sent_after_a_restart(
     services: object, database_url: str, tmp_path: Path, alice: Account
 ) -> None:
     receiver = Receiver()
-    server = _server(database_url, tmp_path / "tokend.log").start()
+    server = open_server_process(database_url, tmp_path / "tokend.log").start()
     try:
         _add_webhook(server, alice.token, receiver.url, ["token.created"])
         _create_tokens(server, alice.token, 4)

@@ -6,7 +6,7 @@ import typer
 from typer.core import TyperOption
 
 from tokend import __version__
-from tokend.cli import account, admin, db, events, serve, tokens
+from tokend.cli import account, admin, db, events, serve, tokens, webhooks
 
 app = typer.Typer(
     name="tokend",
@@ -54,6 +54,7 @@ app.command("login", rich_help_panel="Token holders")(account.login)
 app.command("logout", rich_help_panel="Token holders")(account.logout)
 app.command("whoami", rich_help_panel="Token holders")(account.whoami)
 app.add_typer(tokens.app, name="tokens", rich_help_panel="Token holders")
+app.add_typer(webhooks.app, name="webhooks", rich_help_panel="Token holders")
 app.command("events", rich_help_panel="Token holders")(events.events)
 app.command("serve", rich_help_panel="Operators")(serve.serve)
 app.add_typer(db.app, name="db", rich_help_panel="Operators")

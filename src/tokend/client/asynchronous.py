@@ -19,7 +19,15 @@ from tokend.client.connection import (
     settle,
 )
 from tokend.client.retry import RetryPolicy
-from tokend.models import AuditEvent, AuthToken, AuthUser, CreateTokenResponse
+from tokend.models import (
+    AuditEvent,
+    AuthToken,
+    AuthUser,
+    CreateTokenResponse,
+    CreateWebhookResponse,
+    Webhook,
+    WebhookDelivery,
+)
 
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741 - the item type
@@ -46,6 +54,7 @@ class AsyncClient:
             transport=transport,
         )
         self.tokens = AsyncTokens(self)
+        self.webhooks = AsyncWebhooks(self)
 
     async def user(self) -> AuthUser:
         """The user the token belongs to."""
@@ -145,3 +154,29 @@ class AsyncTokens:
         ``overlap_ms`` (ms, or a timedelta; at most 24 hours): instead of being revoked,
         the old token keeps working that long, so its users can move to the new one."""
         return await self._client.send(calls.rotate_token(token_id, overlap_ms=overlap_ms))
+
+
+class AsyncWebhooks:
+    """``client.webhooks``: the caller's webhooks (its team's, for a team token)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def create(self, url: str, events: Iterable[str]) -> CreateWebhookResponse:
+        """A new webhook; its signing secret is in ``.secret``, and only there."""
+        return await self._client.send(calls.create_webhook(url, events))
+
+    async def get(self, webhook_id: str) -> Webhook:
+        return await self._client.send(calls.get_webhook(webhook_id))
+
+    async def delete(self, webhook_id: str) -> str:
+        """Remove a webhook and its deliveries; returns its id."""
+        return await self._client.send(calls.delete_webhook(webhook_id))
+
+    async def deliveries(self, webhook_id: str, limit: int = 20) -> list[WebhookDelivery]:
+        """Its newest deliveries, newest first, each with its attempts."""
+        return await self._client.send(calls.webhook_deliveries(webhook_id, limit))
+
+    # Last: a method named list would hide the builtin from the annotations below it.
+    async def list(self) -> list[Webhook]:
+        return await self._client.send(calls.list_webhooks())

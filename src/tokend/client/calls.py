@@ -20,11 +20,17 @@ from tokend.models import (
     AuthToken,
     AuthUser,
     CreateTokenResponse,
+    CreateWebhookResponse,
     DeleteTokenResponse,
     GetTokenResponse,
+    GetWebhookResponse,
     ListEventsResponse,
     ListTokensResponse,
+    ListWebhookDeliveriesResponse,
+    ListWebhooksResponse,
     UserResponse,
+    Webhook,
+    WebhookDelivery,
 )
 
 T = TypeVar("T")
@@ -212,3 +218,45 @@ def token_pages(limit: int | None, page_size: int) -> Pages[ListTokensResponse, 
 
 def event_pages(limit: int | None, page_size: int) -> Pages[ListEventsResponse, AuditEvent]:
     return Pages("/v1/user/events", ListEventsResponse, lambda p: p.events, limit, page_size)
+
+
+def create_webhook(url: str, events: Iterable[str]) -> Call[CreateWebhookResponse]:
+    # Never retried: a lost answer would leave the secret unseen (and a second webhook).
+    return Call(
+        "POST",
+        "/v1/webhooks",
+        _reader(CreateWebhookResponse, "POST /v1/webhooks"),
+        Idempotency.NONE,
+        json={"url": url, "events": list(events)},
+    )
+
+
+def list_webhooks() -> Call[list[Webhook]]:
+    read = _reader(ListWebhooksResponse, "GET /v1/webhooks")
+    return Call("GET", "/v1/webhooks", lambda body: read(body).webhooks, Idempotency.SAFE)
+
+
+def get_webhook(webhook_id: str) -> Call[Webhook]:
+    read = _reader(GetWebhookResponse, "GET /v1/webhooks/{id}")
+    path = _token_path("/v1/webhooks", webhook_id)
+    return Call("GET", path, lambda body: read(body).webhook, Idempotency.SAFE)
+
+
+def delete_webhook(webhook_id: str) -> Call[str]:
+    read = _reader(GetWebhookResponse, "DELETE /v1/webhooks/{id}")
+    path = _token_path("/v1/webhooks", webhook_id)
+    return Call(
+        "DELETE",
+        path,
+        lambda body: read(body).webhook.id,
+        Idempotency.IDEMPOTENT,
+        already_done=lambda: webhook_id,
+    )
+
+
+def webhook_deliveries(webhook_id: str, limit: int = 20) -> Call[list[WebhookDelivery]]:
+    read = _reader(ListWebhookDeliveriesResponse, "GET /v1/webhooks/{id}/deliveries")
+    path = _token_path("/v1/webhooks", webhook_id) + "/deliveries"
+    return Call(
+        "GET", path, lambda body: read(body).deliveries, Idempotency.SAFE, params={"limit": limit}
+    )

@@ -19,7 +19,15 @@ from tokend.client.connection import (
     settle,
 )
 from tokend.client.retry import RetryPolicy
-from tokend.models import AuditEvent, AuthToken, AuthUser, CreateTokenResponse
+from tokend.models import (
+    AuditEvent,
+    AuthToken,
+    AuthUser,
+    CreateTokenResponse,
+    CreateWebhookResponse,
+    Webhook,
+    WebhookDelivery,
+)
 
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741 - the item type
@@ -51,6 +59,7 @@ class Client:
             transport=transport,
         )
         self.tokens = Tokens(self)
+        self.webhooks = Webhooks(self)
 
     def user(self) -> AuthUser:
         """The user the token belongs to."""
@@ -149,3 +158,29 @@ class Tokens:
         ``overlap_ms`` (ms, or a timedelta; at most 24 hours): instead of being revoked,
         the old token keeps working that long, so its users can move to the new one."""
         return self._client.send(calls.rotate_token(token_id, overlap_ms=overlap_ms))
+
+
+class Webhooks:
+    """``client.webhooks``: the caller's webhooks (its team's, for a team token)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def create(self, url: str, events: Iterable[str]) -> CreateWebhookResponse:
+        """A new webhook; its signing secret is in ``.secret``, and only there."""
+        return self._client.send(calls.create_webhook(url, events))
+
+    def get(self, webhook_id: str) -> Webhook:
+        return self._client.send(calls.get_webhook(webhook_id))
+
+    def delete(self, webhook_id: str) -> str:
+        """Remove a webhook and its deliveries; returns its id."""
+        return self._client.send(calls.delete_webhook(webhook_id))
+
+    def deliveries(self, webhook_id: str, limit: int = 20) -> list[WebhookDelivery]:
+        """Its newest deliveries, newest first, each with its attempts."""
+        return self._client.send(calls.webhook_deliveries(webhook_id, limit))
+
+    # Last: a method named list would hide the builtin from the annotations below it.
+    def list(self) -> list[Webhook]:
+        return self._client.send(calls.list_webhooks())

@@ -1,0 +1,78 @@
+"""`tokend webhooks ...` against a live server that may call the test's receiver, on
+both databases."""
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tests.cli.conftest import Holder
+from tests.conftest import Account
+from tests.support import Server, eventually
+from tests.webhook_receiver import Receiver, open_server_process
+
+
+@pytest.fixture(scope="module")
+def open_server(
+    services: object, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    log = tmp_path_factory.mktemp("cli-wh") / "tokend.log"
+    with open_server_process(database_url, log) as running:
+        yield running
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    running = Receiver().start()
+    yield running
+    running.stop()
+
+
+def test_add_list_deliveries_and_remove(
+    open_server: Server, alice: Account, holder: Holder, receiver: Receiver
+) -> None:
+    holder.login(open_server, alice)
+    added = holder.run("webhooks", "add", receiver.url, "--event", "token.created")
+    assert added.returncode == 0, added.stderr
+    secret = added.stdout.strip()  # stdout holds the secret and nothing else
+    assert secret.startswith("whsec_")
+    assert "cannot be shown again" in added.stderr
+
+    listed = holder.run("webhooks", "ls", "--format", "json")
+    [hook] = json.loads(listed.stdout)
+    assert hook["url"] == receiver.url
+    assert hook["events"] == ["token.created"]
+    assert secret not in listed.stdout
+    assert hook["id"] in holder.run("webhooks", "ls").stdout
+
+    assert holder.run("tokens", "create", "ci").returncode == 0
+    assert eventually(lambda: len(receiver.received) == 1, 15)
+
+    def delivered() -> bool:
+        shown = holder.run("webhooks", "deliveries", hook["id"], "--format", "json")
+        found = json.loads(shown.stdout)
+        return len(found) == 1 and found[0]["status"] == "delivered"
+
+    assert eventually(delivered, 15)
+    text = holder.run("webhooks", "deliveries", hook["id"]).stdout
+    assert "delivered" in text
+    assert "200 in" in text
+
+    removed = holder.run("webhooks", "rm", hook["id"])
+    assert removed.returncode == 0, removed.stderr
+    assert json.loads(holder.run("webhooks", "ls", "--format", "json").stdout) == []
+    gone = holder.run("webhooks", "rm", hook["id"])
+    assert gone.returncode == 1
+    assert "not found" in gone.stderr
+
+
+def test_a_refused_url_is_one_error_line(
+    open_server: Server, alice: Account, holder: Holder
+) -> None:
+    holder.login(open_server, alice)
+    result = holder.run(
+        "webhooks", "add", "https://169.254.169.254/latest", "--event", "token.created"
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ")
+    assert "metadata" in result.stderr
