@@ -3,20 +3,32 @@
 
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.support import Server, free_port
+from pydantic import SecretStr
+
+from tests.conftest import SIGNING_KEY_SECRET, Account
+from tests.support import Server, database, free_port
+from tokend.bootstrap import Services, bootstrap
+from tokend.settings import Settings
+from tokend.storage.migrate import upgrade
 
 
 class Receiver:
-    """An HTTP server answering with ``status`` (or hanging), keeping what it got."""
+    """An HTTP server answering with ``status`` (a 3xx redirects to /elsewhere) or
+    hanging, keeping what it got and where (``paths``)."""
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
         self.status = 200
         self.hang = False
         self.received: list[tuple[dict[str, str], bytes]] = []
+        self.paths: list[str] = []
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -30,9 +42,12 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                receiver.paths.append(self.path)
                 if receiver.hang:
                     time.sleep(15)
                 self.send_response(receiver.status)
+                if 300 <= receiver.status < 400:
+                    self.send_header("location", "/elsewhere")
                 self.send_header("content-length", "0")
                 self.end_headers()
 
@@ -55,8 +70,9 @@ class Receiver:
         return [headers["webhook-id"] for headers, _ in self.received]
 
 
-def open_server_process(database_url: str, log: Path) -> Server:
-    """A server that may call 127.0.0.1 (plain http), retrying every second."""
+def open_server_process(database_url: str, log: Path, **env: str) -> Server:
+    """A server that may call 127.0.0.1 (plain http), retrying every second, sealing
+    webhook secrets; ``env``: more settings."""
     return Server(
         database_url=database_url,
         log_path=log,
@@ -64,5 +80,38 @@ def open_server_process(database_url: str, log: Path) -> Server:
             "TOKEND_RATE_LIMIT_FAILURES": "1000000000",
             "TOKEND_WEBHOOK_ALLOW_PRIVATE": "true",
             "TOKEND_WEBHOOK_RETRY_SCHEDULE": ",".join(["1s"] * 15),
+            "TOKEND_SIGNING_KEY_SECRET": SIGNING_KEY_SECRET,
+            **env,
         },
     )
+
+
+@dataclass
+class Instance:
+    """A tokend of its own: a fresh database, its services, a server on it."""
+
+    url: str
+    services: Services
+    server: Server
+
+    def user(self, prefix: str = "user") -> Account:
+        username = f"{prefix}-{uuid.uuid4().hex[:10]}"
+        created = self.services.admin.create_user(username)
+        return Account(username, created.user.id, created.issued.secret, created.issued.token.id)
+
+
+@contextmanager
+def own_instance(backend: str, folder: Path, **env: str) -> Iterator[Instance]:
+    """An instance whose database no other test's server sends from: the session's
+    shared server refuses private addresses, and would take (and refuse) deliveries
+    to this process's receivers if it shared their database."""
+    with database(backend, folder) as url:
+        services = bootstrap(
+            Settings(database_url=url, signing_key_secret=SecretStr(SIGNING_KEY_SECRET))
+        )
+        try:
+            upgrade(services.engine)
+            with open_server_process(url, folder / "tokend.log", **env) as server:
+                yield Instance(url, services, server)
+        finally:
+            services.close()

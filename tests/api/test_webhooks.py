@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from standardwebhooks import Webhook as Verifier
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from tests.conftest import Account
 from tests.support import Server, eventually
-from tests.webhook_receiver import Receiver, open_server_process
+from tests.webhook_receiver import Instance, Receiver, open_server_process, own_instance
+from tokend.storage.schema import webhooks
 
 EVENTS = ["token.created", "token.revoked"]
 
@@ -28,12 +30,20 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture(scope="module")
-def open_server(
-    services: object, database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """A server that may call 127.0.0.1, retrying quickly."""
-    with open_server_process(database_url, tmp_path_factory.mktemp("wh") / "tokend.log") as running:
+def instance(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
+    """A database of this module's own, and a server on it that may call 127.0.0.1."""
+    with own_instance(backend, tmp_path_factory.mktemp("wh")) as running:
         yield running
+
+
+@pytest.fixture
+def open_server(instance: Instance) -> Server:
+    return instance.server
+
+
+@pytest.fixture
+def alice(instance: Instance) -> Account:
+    return instance.user("alice")
 
 
 def _add_webhook(
@@ -109,10 +119,10 @@ def test_a_receiver_outage_then_recovery_delivers_everything(
 
 
 def test_deliveries_pending_at_a_kill_are_sent_after_a_restart(
-    services: object, database_url: str, tmp_path: Path, alice: Account
+    instance: Instance, tmp_path: Path, alice: Account
 ) -> None:
     receiver = Receiver()
-    server = open_server_process(database_url, tmp_path / "tokend.log").start()
+    server = open_server_process(instance.url, tmp_path / "tokend.log").start()
     try:
         _add_webhook(server, alice.token, receiver.url, ["token.created"])
         _create_tokens(server, alice.token, 4)
@@ -138,7 +148,10 @@ def test_deliveries_pending_at_a_kill_are_sent_after_a_restart(
         "http://example.com/hook",  # plain http
     ],
 )
-def test_private_addresses_are_refused_by_default(server: Server, alice: Account, url: str) -> None:
+def test_private_addresses_are_refused_by_default(
+    server: Server, make_user: Callable[..., Account], url: str
+) -> None:
+    alice = make_user("alice")  # on the session's server, which refuses them
     with server.client(alice.token) as http:
         answer = http.post("/v1/webhooks", json={"url": url, "events": ["token.created"]})
         assert answer.status_code == 400, answer.text
@@ -146,9 +159,9 @@ def test_private_addresses_are_refused_by_default(server: Server, alice: Account
 
 
 def test_a_webhook_is_its_owners_only(
-    open_server: Server, make_user: Callable[..., Account], receiver: Receiver
+    open_server: Server, instance: Instance, receiver: Receiver
 ) -> None:
-    owner, other = make_user("owner"), make_user("other")
+    owner, other = instance.user("owner"), instance.user("other")
     created = _add_webhook(open_server, owner.token, receiver.url)
     hook_id = created["webhook"]["id"]
     with open_server.client(other.token) as http:
@@ -164,3 +177,132 @@ def test_a_webhook_is_its_owners_only(
         assert receiver.received == []  # the other user's token is not the owner's event
         assert http.delete(f"/v1/webhooks/{hook_id}").status_code == 200
         assert http.get(f"/v1/webhooks/{hook_id}").status_code == 404
+
+
+def test_team_webhooks_get_team_token_events_and_user_webhooks_personal_ones(
+    open_server: Server, instance: Instance, alice: Account
+) -> None:
+    team = instance.services.admin.create_team(f"t-{alice.username}", owner=alice.username)
+    personal_receiver, team_receiver = Receiver().start(), Receiver().start()
+    try:
+        with open_server.client(alice.token) as http:
+            made = http.post("/v3/user/tokens", json={"name": "team"}, params={"teamId": team.id})
+        team_token = made.json()["bearerToken"]
+        _add_webhook(open_server, alice.token, personal_receiver.url, ["token.created"])
+        team_hook = _add_webhook(open_server, team_token, team_receiver.url, ["token.created"])
+        assert team_hook["webhook"]["teamId"] == team.id
+        with open_server.client(team_token) as http:
+            made = http.post("/v3/user/tokens", json={"name": "for the team"})
+            assert made.status_code == 200
+            # A team token sees its team's webhooks only.
+            assert [h["id"] for h in http.get("/v1/webhooks").json()["webhooks"]] == [
+                team_hook["webhook"]["id"]
+            ]
+        _create_tokens(open_server, alice.token, 1)  # a personal token
+        assert eventually(lambda: len(team_receiver.received) == 1, 20)
+        assert eventually(lambda: len(personal_receiver.received) == 1, 20)
+        time.sleep(1.5)  # nothing more arrives
+        [(_, team_body)] = team_receiver.received
+        [(_, personal_body)] = personal_receiver.received
+        assert json.loads(team_body)["data"]["token"]["name"] == "for the team"
+        assert json.loads(personal_body)["data"]["token"]["name"] == "t0"
+    finally:
+        personal_receiver.stop()
+        team_receiver.stop()
+
+
+def test_redirects_are_not_followed_and_count_as_failures(
+    open_server: Server, alice: Account, receiver: Receiver
+) -> None:
+    receiver.status = 302
+    created = _add_webhook(open_server, alice.token, receiver.url, ["token.created"])
+    _create_tokens(open_server, alice.token, 1)
+    assert eventually(lambda: len(receiver.received) >= 2, 10)
+    assert set(receiver.paths) == {"/hook"}  # never /elsewhere
+    with open_server.client(alice.token) as http:
+        page = http.get(f"/v1/webhooks/{created['webhook']['id']}/deliveries").json()
+    [delivery] = page["deliveries"]
+    assert delivery["status"] == "pending"
+    assert {attempt["statusCode"] for attempt in delivery["attempts"]} == {302}
+
+
+def test_a_hanging_receiver_times_out_after_10_seconds(
+    open_server: Server, alice: Account, receiver: Receiver
+) -> None:
+    receiver.hang = True
+    created = _add_webhook(open_server, alice.token, receiver.url, ["token.created"])
+    _create_tokens(open_server, alice.token, 1)
+
+    def attempted() -> list[dict[str, Any]]:
+        with open_server.client(alice.token) as http:
+            page = http.get(f"/v1/webhooks/{created['webhook']['id']}/deliveries").json()
+        return list(page["deliveries"][0]["attempts"]) if page["deliveries"] else []
+
+    assert eventually(lambda: bool(attempted()), 20)
+    [attempt] = attempted()[-1:]
+    assert attempt["error"] == "timed out after 10 s"
+    assert 9_500 <= attempt["durationMs"] < 14_000
+
+
+def test_the_secret_is_sealed_at_rest(
+    open_server: Server, instance: Instance, alice: Account, receiver: Receiver
+) -> None:
+    created = _add_webhook(open_server, alice.token, receiver.url)
+    with instance.services.engine.connect() as conn:
+        row = conn.execute(
+            select(webhooks.c.secret, webhooks.c.secret_sealed).where(
+                webhooks.c.id == created["webhook"]["id"]
+            )
+        ).one()
+    assert row.secret_sealed == 1
+    assert created["secret"].encode() not in row.secret
+    assert created["secret"].removeprefix("whsec_").encode() not in row.secret
+
+
+def test_two_nodes_send_each_delivery_once(
+    instance: Instance, tmp_path: Path, alice: Account, receiver: Receiver
+) -> None:
+    first = open_server_process(instance.url, tmp_path / "a.log").start()
+    second = open_server_process(instance.url, tmp_path / "b.log").start()
+    try:
+        _add_webhook(first, alice.token, receiver.url, ["token.created"])
+        _create_tokens(first, alice.token, 10)
+        _create_tokens(second, alice.token, 10)
+        assert eventually(lambda: len(set(receiver.ids())) == 20, 20)
+        time.sleep(1.5)
+        assert len(receiver.ids()) == 20  # none sent twice
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_a_webhook_failing_too_long_is_disabled_with_an_event(
+    backend: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    # An instance of its own: another server on the same database (whose webhooks
+    # are disabled only after 3 days) could take the deliveries.
+    receiver.status = 503
+    with own_instance(backend, tmp_path, TOKEND_WEBHOOK_DISABLE_AFTER="2s") as dedicated:
+        _expect_disabled(dedicated.server, dedicated.user("dora").token, receiver)
+
+
+def _expect_disabled(server: Server, token: str, receiver: Receiver) -> None:
+    created = _add_webhook(server, token, receiver.url, ["token.created"])
+    hook_id = created["webhook"]["id"]
+    _create_tokens(server, token, 1)
+
+    def disabled() -> bool:
+        with server.client(token) as http:
+            return "disabledAt" in http.get(f"/v1/webhooks/{hook_id}").json()["webhook"]
+
+    assert eventually(disabled, 15)
+    tried = len(receiver.received)
+    assert tried >= 3
+    _create_tokens(server, token, 1)
+    with server.client(token) as http:
+        events = http.get("/v1/user/events", params={"limit": 10}).json()["events"]
+        [delivery] = http.get(f"/v1/webhooks/{hook_id}/deliveries").json()["deliveries"]
+    assert "webhook.disabled" in [event["type"] for event in events]
+    assert delivery["status"] == "failed"
+    time.sleep(1.5)
+    assert len(receiver.received) == tried  # a disabled webhook gets nothing new

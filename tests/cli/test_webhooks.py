@@ -9,16 +9,23 @@ import pytest
 from tests.cli.conftest import Holder
 from tests.conftest import Account
 from tests.support import Server, eventually
-from tests.webhook_receiver import Receiver, open_server_process
+from tests.webhook_receiver import Instance, Receiver, own_instance
 
 
 @pytest.fixture(scope="module")
-def open_server(
-    services: object, database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    log = tmp_path_factory.mktemp("cli-wh") / "tokend.log"
-    with open_server_process(database_url, log) as running:
+def instance(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
+    with own_instance(backend, tmp_path_factory.mktemp("cli-wh")) as running:
         yield running
+
+
+@pytest.fixture
+def open_server(instance: Instance) -> Server:
+    return instance.server
+
+
+@pytest.fixture
+def alice(instance: Instance) -> Account:
+    return instance.user("alice")
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ import httpx
 from standardwebhooks import Webhook as Signer
 
 from tokend.domain.audit import NOBODY, EventType
+from tokend.domain.errors import ValidationFailed
 from tokend.domain.webhooks import (
     Attempt,
     DeliveryStatus,
@@ -36,7 +37,7 @@ from tokend.service.webhooks import Resolver, SecretKeeper, resolve
 log = logging.getLogger("tokend.webhooks")
 
 TIMEOUT_S = 10.0
-BATCH = 8
+BATCH = 8  # deliveries in flight at once, per process
 # Longer than an attempt can take (resolution, then the 10 s timeout), so a lease
 # outlives its sender only when the sender has died.
 LEASE_MS = 30_000
@@ -79,6 +80,9 @@ class WebhookSender:
         self._poll_interval_s = poll_interval_s
         self._thread = BackgroundThread("tokend-webhooks", self._run)
         self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._busy = 0  # deliveries handed to workers and not yet recorded
+        self._wake = threading.Event()
         # No proxies from the environment: the address checked is the one connected to.
         self._http = httpx.Client(
             timeout=TIMEOUT_S, follow_redirects=False, trust_env=False, headers={}
@@ -89,6 +93,8 @@ class WebhookSender:
         self._thread.start()
 
     def close(self) -> None:
+        self._thread.stopping.set()
+        self._wake.set()  # out of its wait at once
         self._thread.stop()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
@@ -98,16 +104,18 @@ class WebhookSender:
     def _run(self, stopping: threading.Event) -> None:
         last_depth = 0.0
         while not stopping.is_set():
-            busy = False
+            claimed = 0
             try:
-                busy = self.send_due() > 0
+                claimed = self.send_due()
                 if time.monotonic() - last_depth >= DEPTH_INTERVAL_S:
                     last_depth = time.monotonic()
                     self._measure()
             except Exception as error:  # the thread outlives a database outage
                 log.warning("webhook sender: %s", type(error).__name__)
-            if not busy:
-                stopping.wait(self._poll_interval_s)
+            if not claimed:
+                # Until the next poll, or until a worker is free again.
+                self._wake.wait(self._poll_interval_s)
+                self._wake.clear()
 
     def _measure(self) -> None:
         with self._uow(one_read=True) as uow:
@@ -116,21 +124,37 @@ class WebhookSender:
         WEBHOOK_OLDEST_PENDING_AGE.set(depth.oldest_age_ms / 1000)
 
     def send_due(self) -> int:
-        """Claim the due deliveries (up to a batch), send them, record the outcomes;
-        how many were claimed."""
+        """Claim due deliveries, as many as there are idle workers, and hand each to
+        one: a receiver that hangs holds up one worker, not the others' deliveries.
+        Without workers (not started), send them here and now. How many were claimed."""
+        with self._lock:
+            free = BATCH - self._busy if self._pool is not None else BATCH
+        if free <= 0:
+            return 0
         now = self._clock()
         lease_until = now + LEASE_MS
         with self._uow(write=True) as uow:
-            claimed = uow.webhooks.claim_due(now, lease_until, BATCH)
+            claimed = uow.webhooks.claim_due(now, lease_until, free)
             uow.commit()
-        if not claimed:
-            return 0
         if self._pool is None:
             for item in claimed:
                 self._deliver(item, lease_until)
-        else:
-            list(self._pool.map(lambda item: self._deliver(item, lease_until), claimed))
+            return len(claimed)
+        with self._lock:
+            self._busy += len(claimed)
+        for item in claimed:
+            self._pool.submit(self._deliver_on_worker, item, lease_until)
         return len(claimed)
+
+    def _deliver_on_worker(self, claimed: ClaimedDelivery, lease_until: int) -> None:
+        try:
+            self._deliver(claimed, lease_until)
+        except Exception as error:  # the lease runs out and the delivery is tried again
+            log.warning("webhook delivery %s: %s", claimed.delivery.id, type(error).__name__)
+        finally:
+            with self._lock:
+                self._busy -= 1
+            self._wake.set()
 
     def _deliver(self, claimed: ClaimedDelivery, lease_until: int) -> None:
         delivery = claimed.delivery
@@ -188,8 +212,8 @@ class WebhookSender:
 
         try:
             destination = parse_url(claimed.url, allow_plain_http=self._allow_private)
-        except Exception:
-            return done(None, "the URL is no longer valid")
+        except ValidationFailed as refused:  # e.g. http:// on a node without the setting
+            return done(None, f"refused: {refused}")
         addresses = self._resolver(destination.host, destination.port)
         reason = refusal_of_all(addresses, allow_private=self._allow_private)
         if reason:
