@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 from standardwebhooks import Webhook as Verifier
@@ -306,3 +307,33 @@ def _expect_disabled(server: Server, token: str, receiver: Receiver) -> None:
     assert delivery["status"] == "failed"
     time.sleep(1.5)
     assert len(receiver.received) == tried  # a disabled webhook gets nothing new
+
+
+def test_metrics_count_outcomes_and_show_the_outbox(
+    open_server: Server, alice: Account, receiver: Receiver
+) -> None:
+    def metric(name: str) -> float:
+        text = httpx.get(f"{open_server.url}/metrics").text
+        values = [
+            float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name)
+        ]
+        return sum(values)
+
+    delivered_before = metric('tokend_webhook_deliveries_total{outcome="delivered"}')
+    retrying_before = metric('tokend_webhook_deliveries_total{outcome="retrying"}')
+    receiver.status = 500
+    created = _add_webhook(open_server, alice.token, receiver.url, ["token.created"])
+    _create_tokens(open_server, alice.token, 1)
+    assert eventually(lambda: len(receiver.received) >= 1, 10)
+    # Pending, and some seconds old, while it fails.
+    assert eventually(lambda: metric("tokend_webhook_outbox_depth") >= 1, 10)
+    assert eventually(lambda: metric("tokend_webhook_oldest_pending_age_seconds") > 0, 10)
+    receiver.status = 200
+    assert eventually(lambda: _last_ok(open_server, alice, created), 15)
+    assert metric('tokend_webhook_deliveries_total{outcome="retrying"}') > retrying_before
+    assert eventually(
+        lambda: metric('tokend_webhook_deliveries_total{outcome="delivered"}') > delivered_before
+    )
+    text = httpx.get(f"{open_server.url}/metrics").text
+    assert "whsec_" not in text
+    assert created["webhook"]["id"] not in text
