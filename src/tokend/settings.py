@@ -190,8 +190,9 @@ class Settings(BaseSettings):
         "one token.expiring event (and email) per threshold. Empty: no warnings "
         "(token.expired still).",
     )
+    # Held in ms; the default is validated like the environment's value (seconds).
     expiry_scan_interval: int = Field(
-        default=60_000,
+        default=60,
         description="How often each serving process looks for tokens due a warning (1m).",
     )
     smtp_url: SecretStr | None = Field(
