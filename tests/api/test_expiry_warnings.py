@@ -95,12 +95,17 @@ def test_a_token_near_its_expiry_is_warned_once_by_event_and_email(
             listed: list[dict[str, Any]] = api.get("/v1/user/events").json()["events"]
         return [event for event in listed if event["type"].startswith("token.expir")]
 
+    # Made without an address: USERNAME@localhost, a placeholder that is not mailed.
+    placeholder = services.admin.create_user(f"quiet-{uuid.uuid4().hex[:10]}")
+
     with Server(database_url=database_url, log_path=log, env=env) as node:
         expires_at = int(time.time() * 1000) + 2500
         with node.client(own_token) as api:
             body = api.post(
                 "/v3/user/tokens", json={"name": "nightly-deploy", "expiresAt": expires_at}
             ).json()
+        with node.client(placeholder.issued.secret) as api:
+            api.post("/v3/user/tokens", json={"name": "unmailed", "expiresAt": expires_at})
         token_id, bearer = body["token"]["id"], body["bearerToken"]
 
         eventually(lambda: len(events(node)) == 1)
@@ -117,6 +122,10 @@ def test_a_token_near_its_expiry_is_warned_once_by_event_and_email(
         assert events(node)[0]["createdAt"] >= expires_at
         time.sleep(2.5)  # two more scans: nothing new
         assert len(events(node)) == 2
+        with node.client(placeholder.issued.secret) as api:
+            listed = api.get("/v1/user/events").json()["events"]
+        assert [event["type"] for event in listed][:2] == ["token.expired", "token.expiring"]
+    assert box.to(placeholder.user.email) == []
 
     warning, expired = box.to(email)
     assert warning["Subject"] == 'Your token "nightly-deploy" expires in 1 second'

@@ -56,7 +56,19 @@ class ExpiryScanner:
                 )
             progress = False
             for token_id in due:
-                marked, notice = self._give(token_id, now)
+                if self._thread.stopping.is_set():
+                    return given  # shutting down: the rest are still due, for the next start
+                try:
+                    marked, notice = self._give(token_id, now)
+                except Exception as error:
+                    # This token only (a conflict with another node's event for the same
+                    # user, say): it stays due, and the next scan tries it again.
+                    log.warning(
+                        "could not give the expiry notice of token %s: %s; will retry",
+                        token_id,
+                        type(error).__name__,
+                    )
+                    continue
                 progress = progress or marked
                 if notice is not None:
                     given.append(notice)
