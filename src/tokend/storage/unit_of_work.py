@@ -9,6 +9,7 @@ from tokend.service.ports import (
     AccountRepository,
     AuditLog,
     DeviceRepository,
+    ExpiryNotices,
     IntegrationRepository,
     InviteRepository,
     OAuthRepository,
@@ -23,6 +24,7 @@ from tokend.service.ports import (
 )
 from tokend.storage.audit_log import SqlAuditLog
 from tokend.storage.engine import WRITE_OPTION
+from tokend.storage.expiry import SqlExpiryNotices
 from tokend.storage.oauth import (
     SqlIntegrationRepository,
     SqlOAuthRepository,
@@ -55,6 +57,7 @@ class SqlUnitOfWork:
     signing_keys: SigningKeyRepository
     team_policies: TeamPolicyRepository
     permissions: PermissionCatalogue
+    expiry_notices: ExpiryNotices
 
     def __init__(self, engine: Engine, *, write: bool = False, one_read: bool = False) -> None:
         self._engine = engine
@@ -87,6 +90,7 @@ class SqlUnitOfWork:
         self.signing_keys = SqlSigningKeyRepository(conn)
         self.team_policies = SqlTeamPolicyRepository(conn)
         self.permissions = SqlPermissionCatalogue(conn)
+        self.expiry_notices = SqlExpiryNotices(conn)
         return self
 
     def __exit__(
