@@ -29,7 +29,9 @@ class SqlExpiryNotices:
                 tokens.c.revoked_at.is_(None),
                 tokens.c.leaked_at.is_(None),
                 tokens.c.expires_at.is_not(None),
+                # A bounded range of the expires_at index: only tokens near their end.
                 tokens.c.expires_at > expired_since,
+                tokens.c.expires_at <= now + max(thresholds_ms, default=0),
                 or_(*pending),
             )
             .order_by(tokens.c.expires_at, tokens.c.id)
