@@ -8,7 +8,10 @@ and put first on ``PYTHONPATH``; both run on this venv's interpreter and package
 1. hot verify: ``bench.hot_verify`` of each tree in alternating subprocesses; each
    gives the median of its rounds' tokend/floor ratios (the floor is measured in the
    same process, so the ratio carries over between runs), and the figure is after's
-   median ratio over before's.
+   median ratio over before's. Where valgrind is installed, also the instructions one
+   cached verification costs in each tree (callgrind, ``bench.hot_calls`` run with N
+   calls and with none, a fixed hash seed): a count, not a time, so the machine's
+   noise does not reach it.
 2. HTTP ``GET /v2/user``: a ``tokend serve`` of each tree (2 workers, SQLite) loaded by
    wrk in interleaved rounds whose order alternates; the figure is the median of the
    per-round ratios after/before.
@@ -20,6 +23,8 @@ import argparse
 import contextlib
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,6 +49,8 @@ class Comparison:
     hot_after: tuple[float, ...]
     http_before: tuple[float, ...]  # req/s of each round
     http_after: tuple[float, ...]
+    instructions_before: float | None = None  # per cached verification
+    instructions_after: float | None = None
 
     @property
     def hot_ratio(self) -> float:
@@ -90,6 +97,29 @@ def hot_ratio(src: Path | None, rounds: int) -> float:
     return ratio
 
 
+INSTRUCTION_CALLS = 50_000
+
+
+def instructions_per_call(src: Path | None) -> float | None:
+    """What one cached verification costs, in instructions; None without valgrind."""
+    if shutil.which("valgrind") is None:
+        return None
+    counts = []
+    for calls in (0, INSTRUCTION_CALLS):
+        env = {**environment(src), "PYTHONHASHSEED": "0"}
+        with tempfile.TemporaryDirectory(prefix="tokend-callgrind-") as folder:
+            done = subprocess.run(
+                ["valgrind", "--tool=callgrind", f"--callgrind-out-file={folder}/out",
+                 sys.executable, "-m", "bench.hot_calls", str(calls)],
+                env=env, cwd=REPO_ROOT, capture_output=True, text=True, check=False,
+            )  # fmt: skip
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if done.returncode != 0 or found is None:
+            raise BenchError(f"callgrind failed:\n{done.stderr[-2000:]}")
+        counts.append(int(found.group(1)))
+    return (counts[1] - counts[0]) / INSTRUCTION_CALLS
+
+
 def start_server(stack: contextlib.ExitStack, name: str, src: Path | None, workdir: Path) -> Target:
     folder = workdir / name
     folder.mkdir()
@@ -115,6 +145,8 @@ def measure(
 ) -> Comparison:
     require_wrk()
     with exported(before) as src:
+        progress("instructions per cached verification (callgrind), before and after")
+        instructions = (instructions_per_call(src), instructions_per_call(None))
         hot_before, hot_after = [], []
         for run in range(hot_runs):
             progress(f"hot verify, run {run + 1}/{hot_runs}: before, then after")
@@ -138,7 +170,7 @@ def measure(
                     progress(f"round {index + 1}/{rounds} {name}: {describe(outcome)}")
     return Comparison(
         before, tuple(hot_before), tuple(hot_after),
-        tuple(results["before"]), tuple(results["after"]),
+        tuple(results["before"]), tuple(results["after"]), *instructions,
     )  # fmt: skip
 
 
@@ -147,12 +179,20 @@ def report(result: Comparison) -> str:
     http_pairs = zip(result.http_before, result.http_after, strict=True)
     hot = ", ".join(f"{b:.2f}/{a:.2f}" for b, a in hot_pairs)
     http = ", ".join(f"{b:,.0f}/{a:,.0f}" for b, a in http_pairs)
+    counted = ""
+    if result.instructions_before and result.instructions_after:
+        counted = (
+            f"\n   instructions per cached verification: {result.instructions_before:,.0f} / "
+            f"{result.instructions_after:,.0f}: after/before "
+            f"{result.instructions_after / result.instructions_before:.3f}"
+        )
     return "\n".join(
         (
             f"before = {result.before}, after = this tree",
             f"1. hot verify, tokend/floor per run (before/after): {hot}",
             f"   medians {statistics.median(result.hot_before):.2f} / "
-            f"{statistics.median(result.hot_after):.2f}: after/before {result.hot_ratio:.2f}",
+            f"{statistics.median(result.hot_after):.2f}: after/before {result.hot_ratio:.2f}"
+            + counted,
             f"2. GET /v2/user req/s per round (before/after): {http}",
             f"   medians {statistics.median(result.http_before):,.0f} / "
             f"{statistics.median(result.http_after):,.0f}: after/before (median of rounds) "
