@@ -9,7 +9,9 @@ the median of the per-round ratios.
 """
 
 import argparse
+import dataclasses
 import hashlib
+import json
 import statistics
 import sys
 import tempfile
@@ -89,8 +91,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.hot_verify", description=__doc__)
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--calls", type=int, default=20_000, help="verifications per round")
+    parser.add_argument("--json", action="store_true", help="the result as JSON (bench.compare)")
     args = parser.parse_args(argv)
-    print_table(rows(measure(args.rounds, args.calls)), "hot verify")
+    result = measure(args.rounds, args.calls)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(result)))
+    else:
+        print_table(rows(result), "hot verify")
     return 0
 
 

@@ -101,3 +101,57 @@ def test_the_scopes_must_include_openid_and_domains_be_domains() -> None:
         Settings(oidc_scopes="email profile")
     with pytest.raises(ValidationError, match="not an email domain"):
         Settings(oidc_email_domains="example.com, localhost")
+
+
+def test_expiry_warnings_are_durations_largest_first() -> None:
+    settings = Settings()
+    assert settings.expiry_thresholds_ms == (30 * 86_400_000, 7 * 86_400_000, 86_400_000)
+    assert settings.expiry_scan_interval == 60_000
+    assert Settings(expiry_warnings=" 1h, 2d,1h").expiry_thresholds_ms == (172_800_000, 3_600_000)
+    assert Settings(expiry_warnings="").expiry_thresholds_ms == ()
+    assert Settings.model_validate({"expiry_scan_interval": "5s"}).expiry_scan_interval == 5000
+    with pytest.raises(ValidationError, match="'3w' is not a duration"):
+        Settings(expiry_warnings="7d,3w")
+    with pytest.raises(ValidationError, match="is not a duration"):
+        Settings.model_validate({"expiry_scan_interval": "0s"})
+
+
+def test_the_smtp_url_names_server_and_login_and_keeps_the_password_out_of_sight() -> None:
+    settings = Settings(
+        smtp_url=SecretStr("smtps://mailer:p%40ss-word@mail.example.com"),
+        smtp_from="tokend <tokend@example.com>",
+    )
+    server = settings.smtp_server
+    assert server is not None
+    assert (server.host, server.port, server.implicit_tls) == ("mail.example.com", 465, True)
+    assert (server.username, server.password) == ("mailer", "p@ss-word")
+    assert "p@ss-word" not in repr(server)
+    assert "p%40ss-word" not in repr(settings)
+    plain = Settings(smtp_url=SecretStr("smtp://relay:2525"), smtp_from="t@example.com")
+    assert plain.smtp_server is not None
+    assert (plain.smtp_server.port, plain.smtp_server.implicit_tls) == (2525, False)
+    assert plain.smtp_server.username is None
+    assert Settings(smtp_url=SecretStr("")).smtp_server is None
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://u:hunter2-pw@mail.example.com", "use smtp:// or smtps://"),
+        ("smtp://u:hunter2-pw@", "names no host"),
+        ("smtp://u:hunter2-pw@mail.example.com/inbox", "no path, query or fragment"),
+        ("smtp://u:hunter2-pw@mail.example.com:99999", "not a URL"),
+        ("smtp://only-user@mail.example.com", "both a user and a password"),
+    ],
+)
+def test_a_bad_smtp_url_is_refused_in_words_without_its_password(url: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=message) as refused:
+        Settings(smtp_url=SecretStr(url), smtp_from="t@example.com")
+    assert "hunter2" not in "; ".join(error["msg"] for error in refused.value.errors())
+
+
+def test_an_smtp_url_needs_a_valid_sender() -> None:
+    with pytest.raises(ValidationError, match="set TOKEND_SMTP_FROM"):
+        Settings(smtp_url=SecretStr("smtp://relay"))
+    with pytest.raises(ValidationError, match="not an email address"):
+        Settings(smtp_url=SecretStr("smtp://relay"), smtp_from="tokend")

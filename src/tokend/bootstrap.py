@@ -1,13 +1,16 @@
 """Wires settings, storage and services together; the HTTP app and the CLI start here."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
 from tokend.domain.audit import Requester
 from tokend.domain.digest import Digester
+from tokend.domain.expiry import ExpiryNotice, emailable
 from tokend.domain.sealing import Sealer
 from tokend.domain.upstream import button_label
+from tokend.mail.expiry import expiry_email
 from tokend.service.accounts import AccountService
 from tokend.service.activity import ActivityRecorder
 from tokend.service.admin import AdminService
@@ -15,6 +18,7 @@ from tokend.service.audit import AuditService
 from tokend.service.authentication import Authenticator
 from tokend.service.cache import VerificationCache
 from tokend.service.device import DeviceService
+from tokend.service.expiry import ExpiryScanner
 from tokend.service.integrations import IntegrationService
 from tokend.service.introspection import IntrospectionService
 from tokend.service.leaks import LeakService
@@ -59,16 +63,23 @@ class Services:
     permissions: PermissionService
     webhooks: WebhookService
     webhook_sender: WebhookSender
+    expiry: ExpiryScanner
     # Sign-in through the identity provider; None without TOKEND_OIDC_ISSUER.
     upstream: UpstreamSignInService | None = None
 
-    def start(self, *, signs_people_in: bool = True, sends_webhooks: bool = True) -> None:
+    def start(
+        self,
+        *,
+        signs_people_in: bool = True,
+        scans_expiry: bool = True,
+        sends_webhooks: bool = True,
+    ) -> None:
         """Start what a serving process runs in the background: the revocation feed
-        (before the first request) and the activeAt writer. ``signs_people_in``: make
-        the dummy password hash now (a tenth of a second), so that the first unknown
-        name is not slower than a wrong password; a process that only verifies tokens
-        (`tokend.verify`) has no use for it, nor for ``sends_webhooks`` (the outbox's
-        sender, which the serving processes run)."""
+        (before the first request), the activeAt writer, the expiry scan and the
+        webhook sender. ``signs_people_in``: make the dummy password hash now (a tenth
+        of a second), so that the first unknown name is not slower than a wrong
+        password; a process that only verifies tokens (`tokend.verify`) has no use for
+        it, nor for ``scans_expiry`` and ``sends_webhooks`` (`tokend serve`'s work)."""
         cache = self.authenticator.cache
         cache.follow_feed()
         self.revocations.start(
@@ -79,10 +90,13 @@ class Services:
             self.webhook_sender.start()
         if signs_people_in:
             self.sessions.passwords.warm()
+        if scans_expiry:
+            self.expiry.start()
 
     def close(self) -> None:
         """Write pending activeAt updates, stop the background threads, close the pools."""
         try:
+            self.expiry.close()
             self.authenticator.activity.close()
             self.webhook_sender.close()
             self.revocations.close()
@@ -205,6 +219,12 @@ def bootstrap(settings: Settings | None = None) -> Services:
             disable_after_ms=settings.webhook_disable_after_ms,
             allow_private=settings.webhook_allow_private,
         ),
+        expiry=ExpiryScanner(
+            uow=uow,
+            thresholds_ms=settings.expiry_thresholds_ms,
+            interval_s=settings.expiry_scan_interval / 1000,
+            notify=_expiry_mailer(settings),
+        ),
         upstream=upstream_sign_in(settings, uow, digester, sessions),
     )
 
@@ -235,6 +255,21 @@ def upstream_sign_in(
         ),
         label=button_label(settings.oidc_issuer, settings.oidc_name),
     )
+
+
+def _expiry_mailer(settings: Settings) -> Callable[[ExpiryNotice], None] | None:
+    """Emails each expiry notice to the token's user, when TOKEND_SMTP_URL is set."""
+    server, sender = settings.smtp_server, settings.smtp_from
+    if server is None or sender is None:
+        return None
+
+    def send(notice: ExpiryNotice) -> None:
+        # Placeholder addresses (USERNAME@localhost: every service account, and people
+        # made without an address) receive no mail.
+        if emailable(notice.user.email):
+            server.send(expiry_email(notice, sender=sender, base_url=settings.base_url))
+
+    return send
 
 
 def _sealer(settings: Settings) -> Sealer | None:

@@ -225,7 +225,8 @@ class DeleteTokenResponse(WireModel):
 _EVENT_TYPES = (
     "What happened, one of: "
     + ", ".join(f"`{event}`" for event in EventType)
-    + ". `token.*`: a token made, revoked, rotated or reported leaked; `auth.*`: sign-ins "
+    + ". `token.*`: a token made, revoked, rotated, reported leaked, near its expiry "
+    "(`token.expiring`, once per TOKEND_EXPIRY_WARNINGS threshold) or expired; `auth.*`: sign-ins "
     "to the web pages and their sessions, and `auth.rate_limited`, a token refused because "
     "of its address; `account.*`: passwords and invitations; `device.*`: a device login "
     "(`tokend login --web`) approved or denied."

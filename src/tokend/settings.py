@@ -1,6 +1,7 @@
 """Every ``TOKEND_*`` setting, read from the environment (or a ``.env`` file)."""
 
 import ipaddress
+from email.utils import parseaddr
 from functools import cached_property
 from pathlib import Path
 
@@ -11,11 +12,13 @@ from sqlalchemy.exc import ArgumentError
 
 from tokend.domain.durations import parse_duration, short
 from tokend.domain.errors import ValidationFailed
+from tokend.domain.expiry import normalized
 from tokend.domain.policy import Policy, PolicyRules
 from tokend.domain.sealing import MIN_SECRET_LENGTH
 from tokend.domain.secret import DEFAULT_PREFIX, SecretFormat
 from tokend.domain.upstream import UpstreamSettingsError, valid_issuer
 from tokend.domain.webhooks import parse_schedule
+from tokend.mail.smtp import SmtpServer, SmtpUrlError
 
 
 class Settings(BaseSettings):
@@ -196,6 +199,28 @@ class Settings(BaseSettings):
         description="Comma-separated email domains; when set, accounts are created only for "
         "people whose verified email is in one of them.",
     )
+    # Expiry warnings (SPEC §12).
+    expiry_warnings: str = Field(
+        default="30d,7d,1d",
+        description="Comma-separated durations: when a token has this little life left, "
+        "one token.expiring event (and email) per threshold. Empty: no warnings "
+        "(token.expired still).",
+    )
+    # Held in ms; the default is validated like the environment's value (seconds).
+    expiry_scan_interval: int = Field(
+        default=60,
+        description="How often each serving process looks for tokens due a warning (1m).",
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://USER:PASSWORD@HOST:PORT (STARTTLS when offered) or smtps://... "
+        "(TLS): expiry warnings are emailed through it. Unset: no email.",
+    )
+    smtp_from: str | None = Field(
+        default=None,
+        description="The sender of tokend's email (tokend <tokend@example.com>); required "
+        "with TOKEND_SMTP_URL.",
+    )
 
     @field_validator("token_prefix")
     @classmethod
@@ -268,6 +293,71 @@ class Settings(BaseSettings):
             return parse_duration(value)
         except ValidationFailed as exc:
             raise ValueError(str(exc)) from None
+
+    @field_validator("expiry_warnings")
+    @classmethod
+    def _valid_warnings(cls, value: str) -> str:
+        try:
+            thresholds = normalized(
+                [parse_duration(part) for part in value.split(",") if part.strip()]
+            )
+        except ValidationFailed as exc:
+            raise ValueError(str(exc)) from None
+        return ",".join(short(ms) for ms in thresholds)
+
+    @field_validator("expiry_scan_interval", mode="before")
+    @classmethod
+    def _scan_interval(cls, value: object) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # a bare number is seconds, as in the environment
+        if not isinstance(value, str):
+            raise ValueError("must be a duration such as 1m or 30s")
+        try:
+            return parse_duration(value)
+        except ValidationFailed as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _valid_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        try:
+            SmtpServer.from_url(value.get_secret_value())
+        except SmtpUrlError as exc:
+            # Our words only: the URL holds the password.
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _valid_sender(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        address = parseaddr(value.strip())[1]
+        local, _, domain = address.rpartition("@")
+        if not local or not domain or any(c in value for c in "\r\n"):
+            raise ValueError(
+                "not an email address; use tokend@example.com or 'tokend <tokend@example.com>'"
+            )
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _smtp_needs_sender(self) -> "Settings":
+        if self.smtp_url is not None and self.smtp_from is None:
+            raise ValueError("TOKEND_SMTP_URL is set: set TOKEND_SMTP_FROM, the sender's address")
+        return self
+
+    @property
+    def expiry_thresholds_ms(self) -> tuple[int, ...]:
+        """The warning thresholds, largest first."""
+        return normalized(
+            [parse_duration(part) for part in self.expiry_warnings.split(",") if part]
+        )
+
+    @property
+    def smtp_server(self) -> SmtpServer | None:
+        return SmtpServer.from_url(self.smtp_url.get_secret_value()) if self.smtp_url else None
 
     @model_validator(mode="after")
     def _inactivity_outlasts_resolution(self) -> "Settings":

@@ -337,3 +337,25 @@ def test_metrics_count_outcomes_and_show_the_outbox(
     text = httpx.get(f"{open_server.url}/metrics").text
     assert "whsec_" not in text
     assert created["webhook"]["id"] not in text
+
+
+def test_expiry_events_are_delivered(backend: str, tmp_path: Path, receiver: Receiver) -> None:
+    # The expiry scan (another module) records its events through the audit log, so
+    # they reach the outbox like any other; a quick scan on an instance of its own.
+    with own_instance(backend, tmp_path, TOKEND_EXPIRY_SCAN_INTERVAL="1s") as dedicated:
+        owner = dedicated.user("eve")
+        _add_webhook(
+            dedicated.server, owner.token, receiver.url, ["token.expiring", "token.expired"]
+        )
+        with dedicated.server.client(owner.token) as http:
+            expires_at = int(time.time() * 1000) + 3000
+            made = http.post("/v3/user/tokens", json={"name": "brief", "expiresAt": expires_at})
+        assert made.status_code == 200
+
+        def types() -> list[str]:
+            return [json.loads(body)["type"] for _, body in receiver.received]
+
+        assert eventually(lambda: {"token.expiring", "token.expired"} <= set(types()), 20)
+        assert all(
+            json.loads(body)["data"]["token"]["name"] == "brief" for _, body in receiver.received
+        )

@@ -182,6 +182,7 @@ def _device_and_integration_tokens_are_capped(services: Services) -> None:
     answer = provider.exchange_code(made.integration, code)
     app_token = authenticator.authenticate(answer.access_token).token
     assert app_token.expires_at == FROZEN + HOUR // 2
+    assert answer.expires_in == HOUR // 2 // 1000  # what the app is told, too
 
 
 def test_an_unused_token_expires_and_a_used_one_lives(services: Services) -> None:

@@ -1,9 +1,16 @@
 """``/events``: the person's audit log, newest first, paged."""
 
+import time
+
+from tests.service.conftest import ManualClock
 from tests.support import Server
 from tests.web.conftest import Person
 from tests.web.html import Element
 from tests.web.visitor import Visitor
+from tokend.bootstrap import Services
+from tokend.service.expiry import ExpiryScanner
+
+DAY = 86_400_000
 
 
 def _rows(doc: Element) -> list[tuple[str, str]]:
@@ -52,3 +59,26 @@ def test_older_events_are_a_page_away(signed_in: Visitor, person: Person, server
     ]
     assert len(older) == 8
     assert second.doc.one("nav", aria_label="Pages of events").one("a", href="/events")
+
+
+def test_expiry_notices_are_described(
+    signed_in: Visitor, person: Person, server: Server, services: Services
+) -> None:
+    # Expiring in about 400 days: no other test's token is due when the clock is there.
+    expires_at = time.time_ns() // 1_000_000 + 400 * DAY
+    with server.client(person.account.token) as api:
+        made = api.post("/v3/user/tokens", json={"name": "yearly", "expiresAt": expires_at})
+        assert made.status_code == 200
+    clock = ManualClock(expires_at - DAY // 2)
+    scanner = ExpiryScanner(
+        uow=services.tokens.uow, thresholds_ms=(DAY,), interval_s=60, clock=clock
+    )
+    token_id = made.json()["token"]["id"]
+    assert token_id in [notice.token.id for notice in scanner.scan()]
+    clock.advance(DAY)
+    assert token_id in [notice.token.id for notice in scanner.scan()]
+    rows = _rows(signed_in.get("/events").doc)
+    assert rows[:2] == [
+        ("token.expired", "Token expired"),
+        ("token.expiring", "Token expiring soon: warned"),
+    ]

@@ -16,6 +16,8 @@ class EventType(StrEnum):
     TOKEN_REVOKED = "token.revoked"
     TOKEN_ROTATED = "token.rotated"
     TOKEN_LEAKED = "token.leaked"
+    TOKEN_EXPIRING = "token.expiring"
+    TOKEN_EXPIRED = "token.expired"
     AUTH_RATE_LIMITED = "auth.rate_limited"
     SIGNED_IN = "auth.signed_in"
     SIGNED_IN_UPSTREAM = "auth.signed_in_upstream"

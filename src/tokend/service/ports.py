@@ -372,6 +372,22 @@ class WebhookRepository(Protocol):
     def depth(self, now: int) -> OutboxDepth: ...
 
 
+class ExpiryNotices(Protocol):
+    """The expiry notices given, one per (token, threshold); threshold 0 is expired."""
+
+    def due(
+        self, now: int, thresholds_ms: tuple[int, ...], *, expired_since: int, limit: int
+    ) -> list[str]:
+        """Ids of live tokens (not revoked, expiring after ``expired_since``) that have
+        crossed one of ``thresholds_ms`` (``expires_at - now <= threshold``) without its
+        notice, soonest expiry first."""
+        ...
+
+    def add(self, token_id: str, threshold_ms: int, now: int) -> bool:
+        """Mark the notice given; False if it was given already (by another node)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without ``commit()`` rolls it back."""
 
@@ -390,6 +406,7 @@ class UnitOfWork(Protocol):
     team_policies: TeamPolicyRepository
     permissions: PermissionCatalogue
     webhooks: WebhookRepository
+    expiry_notices: ExpiryNotices
 
     def __enter__(self) -> Self: ...
 

@@ -444,9 +444,12 @@ class Provider:
         }
         if nonce is not None:
             claims["nonce"] = nonce
+        # The lifecycle policy may have cut the token short of the setting's lifetime.
+        expires_at = issued.token.expires_at
+        expires_in = ttl_s if expires_at is None else max(0, (expires_at - now) // 1000)
         return TokenAnswer(
             access_token=issued.secret,
-            expires_in=ttl_s,
+            expires_in=expires_in,
             id_token=signer.sign(claims),
             scope=grant.scope,
             refresh_token=refresh,

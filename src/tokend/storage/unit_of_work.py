@@ -9,6 +9,7 @@ from tokend.service.ports import (
     AccountRepository,
     AuditLog,
     DeviceRepository,
+    ExpiryNotices,
     IntegrationRepository,
     InviteRepository,
     OAuthRepository,
@@ -24,6 +25,7 @@ from tokend.service.ports import (
 )
 from tokend.storage.audit_log import SqlAuditLog
 from tokend.storage.engine import WRITE_OPTION
+from tokend.storage.expiry import SqlExpiryNotices
 from tokend.storage.oauth import (
     SqlIntegrationRepository,
     SqlOAuthRepository,
@@ -58,6 +60,7 @@ class SqlUnitOfWork:
     team_policies: TeamPolicyRepository
     permissions: PermissionCatalogue
     webhooks: WebhookRepository
+    expiry_notices: ExpiryNotices
 
     def __init__(self, engine: Engine, *, write: bool = False, one_read: bool = False) -> None:
         self._engine = engine
@@ -91,6 +94,7 @@ class SqlUnitOfWork:
         self.team_policies = SqlTeamPolicyRepository(conn)
         self.permissions = SqlPermissionCatalogue(conn)
         self.webhooks = SqlWebhookRepository(conn)
+        self.expiry_notices = SqlExpiryNotices(conn)
         return self
 
     def __exit__(

@@ -88,7 +88,7 @@ class Verifier:
         try:
             # Never migrates: the schema belongs to the tokend server ('tokend db upgrade').
             ensure_current(services.engine, migrate_empty_sqlite=False)
-            services.start(signs_people_in=False, sends_webhooks=False)
+            services.start(signs_people_in=False, sends_webhooks=False, scans_expiry=False)
         except BaseException:
             services.close()
             raise

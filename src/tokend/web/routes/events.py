@@ -17,6 +17,8 @@ DESCRIPTIONS = {
     EventType.TOKEN_REVOKED: "Token revoked",
     EventType.TOKEN_ROTATED: "Token rotated",
     EventType.TOKEN_LEAKED: "Token found leaked, and revoked",
+    EventType.TOKEN_EXPIRING: "Token expiring soon: warned",
+    EventType.TOKEN_EXPIRED: "Token expired",
     EventType.AUTH_RATE_LIMITED: "Refused: too many failed attempts",
     EventType.SIGNED_IN: "Signed in",
     EventType.SIGNED_IN_UPSTREAM: "Signed in through the identity provider",
