@@ -229,7 +229,8 @@ _EVENT_TYPES = (
     "(`token.expiring`, once per TOKEND_EXPIRY_WARNINGS threshold) or expired; `auth.*`: sign-ins "
     "to the web pages and their sessions, and `auth.rate_limited`, a token refused because "
     "of its address; `account.*`: passwords and invitations; `device.*`: a device login "
-    "(`tokend login --web`) approved or denied."
+    "(`tokend login --web`) approved or denied; `webhook.disabled`: a webhook whose "
+    "deliveries kept failing (TOKEND_WEBHOOK_DISABLE_AFTER) was disabled."
 )
 
 

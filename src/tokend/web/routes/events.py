@@ -36,6 +36,7 @@ DESCRIPTIONS = {
     EventType.OAUTH_CODE_REUSED: "An app's code was used twice: its tokens revoked",
     EventType.OAUTH_REFRESHED: "An app renewed its token",
     EventType.OAUTH_REFRESH_REUSED: "An old refresh token was replayed: the app's tokens revoked",
+    EventType.WEBHOOK_DISABLED: "A webhook kept failing and was disabled",
 }
 
 
