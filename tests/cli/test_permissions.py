@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from tests.cli.test_integrations import tokend
+from tokend.domain.permissions import BUILTIN
 
 
 def test_the_catalogue_from_the_command_line(tmp_path: Path) -> None:
@@ -15,8 +16,11 @@ def test_the_catalogue_from_the_command_line(tmp_path: Path) -> None:
 
     listed = json.loads(tokend(url, "admin", "permissions", "list", "--format", "json").stdout)
     names = [entry["name"] for entry in listed["permissions"]]
-    assert names == ["events:read", "tokens:read", "tokens:rotate-self", "tokens:write",
-                     "user:read", "deployments:read"]  # fmt: skip
+    # tokend's own first, by name, then the catalogue's.
+    assert names == [*sorted(BUILTIN), "deployments:read"]
+    assert {"tokens:read", "tokens:write", "tokens:rotate-self", "events:read", "user:read"} <= set(
+        BUILTIN
+    )
     assert "Read deployments." in tokend(url, "admin", "permissions", "list").stdout
 
     again = tokend(url, "admin", "permissions", "add", "deployments:read", "--description", "x")
