@@ -45,6 +45,21 @@ def test_a_signed_out_person_signs_in_first_and_comes_back(
     assert page.doc.button("Deny") is not None
 
 
+def test_prompt_none_with_nobody_signed_in_goes_back_as_login_required(
+    visitor: Visitor, app: App, services: Services
+) -> None:
+    answer = redirect_params(visitor.http.get(authorize_url(app, state="st", prompt="none")), app)
+    assert answer["error"] == "login_required"
+    assert answer["state"] == "st"
+    # An app not registered, or a redirect URI not its own, is still never redirected to.
+    stranger = register(services, "Other", "https://other.example/cb")
+    page = visitor.get(
+        authorize_url(stranger, prompt="none", redirect_uri="https://evil.example/cb")
+    )
+    assert page.status == 400
+    assert "location" not in page.response.headers
+
+
 def test_the_consent_page_names_what_the_app_gets(signed_in: Visitor, app: App) -> None:
     page = signed_in.get(authorize_url(app, scope="openid email offline_access"))
     assert page.status == 200

@@ -74,6 +74,12 @@ class ConsentRequired(OAuthError):
     code = "consent_required"
 
 
+class LoginRequired(OAuthError):
+    """prompt=none, and nobody is signed in (OpenID Connect Core §3.1.2.6)."""
+
+    code = "login_required"
+
+
 class RequestNotSupported(OAuthError):
     code = "request_not_supported"
 

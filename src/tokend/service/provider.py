@@ -26,6 +26,7 @@ from tokend.domain.oauth import (
     InvalidGrant,
     InvalidRequest,
     InvalidScope,
+    LoginRequired,
     OAuthError,
     RefreshToken,
     RequestNotSupported,
@@ -142,10 +143,12 @@ class Provider:
 
     # -- the authorization endpoint ------------------------------------------------
 
-    def check_request(self, params: Mapping[str, str]) -> AuthorizationRequest:
-        """The request an authorization URL makes. Raises `Unredirectable` when the
-        client or redirect URI is wrong, else `RedirectedError` for what the client
-        got wrong (to be sent back to it)."""
+    def check_request(
+        self, params: Mapping[str, str], *, signed_in: bool = True
+    ) -> AuthorizationRequest:
+        """The request an authorization URL makes (``signed_in``: whether a person is).
+        Raises `Unredirectable` when the client or redirect URI is wrong, else
+        `RedirectedError` for what the client got wrong (to be sent back to it)."""
         if not self.keys.enabled:
             raise SigningUnavailable()
         integration = self.integrations.by_client_id(params.get("client_id", ""))
@@ -184,6 +187,8 @@ class Provider:
                 params.get("code_challenge"), params.get("code_challenge_method")
             )
             if params.get("prompt") == "none":
+                if not signed_in:
+                    raise LoginRequired("Nobody is signed in: prompt=none cannot be met.")
                 # Consent is asked every time, so it can never be given without a page.
                 raise ConsentRequired("The person must be asked: prompt=none cannot be met.")
             return AuthorizationRequest(

@@ -18,9 +18,10 @@ from tokend.service.provider import (
     RedirectedError,
     Unredirectable,
 )
+from tokend.web import sessions
 from tokend.web.headers import CSP_HEADER, content_security_policy
 from tokend.web.pages import WebRoute, error_page, posted_form, redirect, render, text
-from tokend.web.sessions import SignedIn, Visit, requester, services_of
+from tokend.web.sessions import SignedIn, Visit, current_visit, requester, services_of
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -58,10 +59,12 @@ def _params(source: FormData | dict[str, str]) -> dict[str, str]:
     return found
 
 
-async def _checked(request: Request, params: dict[str, str]) -> AuthorizationRequest | Response:
+async def _checked(
+    request: Request, params: dict[str, str], *, signed_in: bool = True
+) -> AuthorizationRequest | Response:
     provider = services_of(request).provider
     try:
-        return await run_in_threadpool(provider.check_request, params)
+        return await run_in_threadpool(lambda: provider.check_request(params, signed_in=signed_in))
     except Unredirectable as exc:
         return error_page(request, 400, "This sign-in link is not valid", str(exc))
     except RedirectedError as exc:
@@ -69,10 +72,18 @@ async def _checked(request: Request, params: dict[str, str]) -> AuthorizationReq
 
 
 @router.get(PATH)
-async def authorize(request: Request, visit: SignedIn) -> Response:
-    checked = await _checked(request, _params(dict(request.query_params)))
+async def authorize(request: Request) -> Response:
+    params = _params(dict(request.query_params))
+    visit = await current_visit(request)
+    if visit is None and params.get("prompt") != "none":
+        visit = await sessions.signed_in(request)  # raises: to sign in, then back here
+    # prompt=none with nobody signed in: the app asked for no page, so the answer
+    # (login_required) goes back to it, once its client and redirect URI are good.
+    checked = await _checked(request, params, signed_in=visit is not None)
     if isinstance(checked, Response):
         return checked
+    if visit is None:  # not reached: check_request refuses prompt=none above
+        visit = await sessions.signed_in(request)
     return _consent_page(request, visit, checked)
 
 
