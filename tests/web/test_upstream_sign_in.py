@@ -54,6 +54,8 @@ def creating(
         TOKEND_OIDC_CREATE_USERS="true",
         TOKEND_OIDC_EMAIL_DOMAINS="example.com, example.org",
         TOKEND_OIDC_NAME="Sign in with Example SSO",
+        # The test says which address it comes from (X-Forwarded-For).
+        TOKEND_TRUSTED_PROXIES="127.0.0.1",
     )
     with _server(database_url, log, env) as running:
         yield running
@@ -372,6 +374,22 @@ def test_a_provider_gone_before_the_code_is_traded_gets_a_clear_page(
         assert answer.status_code == 503
         assert "cannot be reached" in _refusal(answer)
         assert _signed_out(browser)
+
+
+def test_one_address_cannot_fill_the_table_with_sign_ins(creating: Server) -> None:
+    def start(address: str) -> httpx.Response:
+        with httpx.Client(base_url=creating.url, timeout=30) as http:
+            return http.get("/login/upstream", headers={"x-forwarded-for": address})
+
+    address = f"198.51.100.{uuid.uuid4().int % 250 + 1}"
+    started = [start(address).status_code for _ in range(30)]
+    assert started == [303] * 30
+    refused = start(address)
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["retry-after"]) <= 600
+    assert "Too many sign-ins" in refused.text
+    assert "location" not in refused.headers
+    assert start("203.0.113.9").status_code == 303  # another address is not held up
 
 
 def test_without_a_provider_there_is_no_button(visitor: Visitor) -> None:

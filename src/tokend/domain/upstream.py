@@ -52,6 +52,20 @@ class ProviderUnavailable(UpstreamSignInError):
         )
 
 
+class TooManySignIns(UpstreamSignInError):
+    """An address has as many sign-ins under way at the provider as it may; one
+    expires within ``retry_after_s``."""
+
+    status = 429
+
+    def __init__(self, *, retry_after_s: int) -> None:
+        super().__init__(
+            "Too many sign-ins through the identity provider are under way from this "
+            f"address. Finish one, or try again in {retry_after_s} seconds."
+        )
+        self.retry_after_s = retry_after_s
+
+
 class ProviderRejected(UpstreamSignInError):
     """The provider refused the code, or its id_token did not verify."""
 
@@ -96,6 +110,7 @@ class PendingSignIn:
     nonce: str = field(repr=False)
     next_path: str
     expires_at: int
+    ip: str | None = None  # the browser's address, for the cap on trips under way
 
 
 @dataclass(frozen=True, slots=True)

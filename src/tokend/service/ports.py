@@ -213,6 +213,10 @@ class UpstreamSignInRepository(Protocol):
 
     def prune(self, expired_before: int) -> None: ...
 
+    def pending_from(self, ip: str | None, now: int) -> list[int]:
+        """When each of the address's live sign-ins expires."""
+        ...
+
 
 class IntegrationRepository(Protocol):
     def add(self, integration: Integration) -> None: ...

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from tokend.domain import ids
 from tokend.domain.accounts import User, validate_display_name, validate_email
-from tokend.domain.audit import EventType, Requester
+from tokend.domain.audit import NOBODY, EventType, Requester
 from tokend.domain.digest import Digester
 from tokend.domain.errors import Conflict, NotFound, ValidationFailed
 from tokend.domain.upstream import (
@@ -24,6 +24,7 @@ from tokend.domain.upstream import (
     ProviderRejected,
     ProviderUnavailable,
     SignInStateInvalid,
+    TooManySignIns,
     UserIdentity,
     VerifiedClaims,
     email_domain_allowed,
@@ -31,7 +32,7 @@ from tokend.domain.upstream import (
     username_candidates,
 )
 from tokend.service.audit import record_account
-from tokend.service.clock import Clock, system_clock
+from tokend.service.clock import Clock, seconds_until, system_clock
 from tokend.service.ports import IdentityProvider, UnitOfWork, UnitOfWorkFactory
 from tokend.service.sessions import SessionService, SignedIn
 
@@ -40,6 +41,9 @@ log = logging.getLogger("tokend.upstream")
 # Where the provider sends the browser back: register PUBLIC_URL + this there.
 UPSTREAM_CALLBACK = "/login/upstream/callback"
 SIGN_IN_LIFETIME_MS = 10 * 60_000
+# Sign-ins under way from one address; generous for an office behind one NAT, whose
+# people finish theirs (which removes the row) within seconds.
+MAX_PENDING_PER_ADDRESS = 30
 STATE_MAX_LENGTH = 100
 CODE_MAX_LENGTH = 4096  # Entra ID's codes run past a thousand characters
 USERNAME_TRIES = 20
@@ -75,9 +79,13 @@ class UpstreamSignInService:
     policy: AccountPolicy
     label: str  # the button's words, "Sign in with ..."
     clock: Clock = system_clock
+    max_pending_per_address: int = MAX_PENDING_PER_ADDRESS
 
-    def start(self, next_path: str) -> StartedSignIn:
-        """Raises `ProviderUnavailable` (its discovery document could not be read)."""
+    def start(self, next_path: str, requester: Requester = NOBODY) -> StartedSignIn:
+        """Raises `ProviderUnavailable` (its discovery document could not be read), or
+        `TooManySignIns` (the address has `max_pending_per_address` under way): each
+        start stores a row until the browser comes back or it expires, and anyone may
+        start one."""
         state = secrets.token_urlsafe(32)
         nonce = secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(64)  # 86 characters, within RFC 7636's 43-128
@@ -85,6 +93,9 @@ class UpstreamSignInService:
         now = self.clock()
         with self.uow(write=True) as uow:
             uow.upstream_sign_ins.prune(now)
+            waiting = uow.upstream_sign_ins.pending_from(requester.ip, now)
+            if len(waiting) >= self.max_pending_per_address:
+                raise TooManySignIns(retry_after_s=seconds_until(min(waiting), now))
             uow.upstream_sign_ins.add(
                 PendingSignIn(
                     state_digest=self.digester.digest(state),
@@ -92,6 +103,7 @@ class UpstreamSignInService:
                     nonce=nonce,
                     next_path=next_path,
                     expires_at=now + SIGN_IN_LIFETIME_MS,
+                    ip=requester.ip,
                 )
             )
             uow.commit()

@@ -270,6 +270,8 @@ upstream_sign_ins = Table(
     Column("nonce", String(64), nullable=False),
     Column("next_path", String(2000), nullable=False),
     Column("expires_at", BigInteger, nullable=False, index=True),
+    Column("ip", String(64)),
+    Index("ix_upstream_sign_ins_ip_expires_at", "ip", "expires_at"),
 )
 
 # The instance's catalogue of permissions tokens may carry, beside tokend's own.

@@ -54,3 +54,11 @@ class SqlUpstreamSignInRepository:
     def prune(self, expired_before: int) -> None:
         table = upstream_sign_ins
         self._conn.execute(delete(table).where(table.c.expires_at < expired_before))
+
+    def pending_from(self, ip: str | None, now: int) -> list[int]:
+        table = upstream_sign_ins
+        query = select(table.c.expires_at).where(
+            table.c.ip.is_(None) if ip is None else table.c.ip == ip,
+            table.c.expires_at > now,
+        )
+        return [int(value) for value in self._conn.execute(query).scalars()]

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from tokend.domain.errors import NotFound
-from tokend.domain.upstream import SignInStateInvalid, UpstreamSignInError
+from tokend.domain.upstream import SignInStateInvalid, TooManySignIns, UpstreamSignInError
 from tokend.service.upstream import (
     CODE_MAX_LENGTH,
     SIGN_IN_LIFETIME_MS,
@@ -59,7 +59,15 @@ async def start(
     settings = services_of(request).settings
     next_path = local_path(next)
     try:
-        started = await run_in_threadpool(upstream.start, next_path)
+        started = await run_in_threadpool(upstream.start, next_path, requester(request))
+    except TooManySignIns as exc:
+        return sign_in_page(
+            request,
+            status=exc.status,
+            next_path=next_path,
+            alert=str(exc),
+            retry_after_s=exc.retry_after_s,
+        )
     except UpstreamSignInError as exc:
         return sign_in_page(request, status=exc.status, next_path=next_path, alert=str(exc))
     response = redirect(started.url)
