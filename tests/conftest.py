@@ -17,6 +17,9 @@ from tokend.bootstrap import Services, bootstrap
 from tokend.settings import Settings
 from tokend.storage.migrate import upgrade
 
+# Fixtures of the webhook tests (api, cli, web), where their receiver lives.
+pytest_plugins = ("tests.webhook_receiver",)
+
 # Seals the id_token signing keys of the test servers (Sign in with tokend).
 SIGNING_KEY_SECRET = "test-signing-key-secret-not-for-production"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

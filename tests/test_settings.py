@@ -116,6 +116,32 @@ def test_expiry_warnings_are_durations_largest_first() -> None:
         Settings.model_validate({"expiry_scan_interval": "0s"})
 
 
+def test_webhook_durations_are_read_from_the_environment_in_ms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    defaults = Settings()
+    assert defaults.webhook_retry_schedule == (
+        5000,
+        300_000,
+        1_800_000,
+        7_200_000,
+        18_000_000,
+        36_000_000,
+    )
+    assert defaults.webhook_disable_after == 3 * 86_400_000
+    monkeypatch.setenv("TOKEND_WEBHOOK_RETRY_SCHEDULE", "1s, 2m,1h")
+    monkeypatch.setenv("TOKEND_WEBHOOK_DISABLE_AFTER", "12h")
+    settings = Settings()
+    assert settings.webhook_retry_schedule == (1000, 120_000, 3_600_000)
+    assert settings.webhook_disable_after == 12 * 3_600_000
+    monkeypatch.setenv("TOKEND_WEBHOOK_RETRY_SCHEDULE", " , ")
+    with pytest.raises(ValidationError, match="at least one duration"):
+        Settings()
+    monkeypatch.setenv("TOKEND_WEBHOOK_RETRY_SCHEDULE", "[1, 2]")
+    with pytest.raises(ValidationError, match="is not a duration"):
+        Settings()
+
+
 def test_the_smtp_url_names_server_and_login_and_keeps_the_password_out_of_sight() -> None:
     settings = Settings(
         smtp_url=SecretStr("smtps://mailer:p%40ss-word@mail.example.com"),

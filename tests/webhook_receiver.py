@@ -1,6 +1,7 @@
 """A webhook receiver for tests (a real HTTP server in the test process), and a
-`tokend serve` allowed to call it."""
+`tokend serve` allowed to call it; fixtures for both (a plugin of tests/conftest.py)."""
 
+import ssl
 import threading
 import time
 import uuid
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 
 from tests.conftest import SIGNING_KEY_SECRET, Account
@@ -23,8 +25,9 @@ class Receiver:
     """An HTTP server answering with ``status`` (a 3xx redirects to /elsewhere) or
     hanging, keeping what it got and where (``paths``)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, tls: ssl.SSLContext | None = None) -> None:
         self.port = port or free_port()
+        self.tls = tls  # https, with this server context
         self.status = 200
         self.hang = False
         self.received: list[tuple[dict[str, str], bytes]] = []
@@ -33,7 +36,8 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/hook"
 
     def start(self) -> "Receiver":
         receiver = self
@@ -57,6 +61,8 @@ class Receiver:
         ThreadingHTTPServer.allow_reuse_address = True
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -115,3 +121,17 @@ def own_instance(backend: str, folder: Path, **env: str) -> Iterator[Instance]:
                 yield Instance(url, services, server)
         finally:
             services.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    running = Receiver().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def webhook_instance(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
+    """A database of the test module's own, and a server on it that may call 127.0.0.1."""
+    with own_instance(backend, tmp_path_factory.mktemp("webhooks")) as running:
+        yield running

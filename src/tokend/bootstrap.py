@@ -215,8 +215,8 @@ def bootstrap(settings: Settings | None = None) -> Services:
         webhook_sender=WebhookSender(
             uow,
             webhook_secrets,
-            retry_delays_ms=settings.webhook_retry_delays_ms,
-            disable_after_ms=settings.webhook_disable_after_ms,
+            retry_delays_ms=settings.webhook_retry_schedule,
+            disable_after_ms=settings.webhook_disable_after,
             allow_private=settings.webhook_allow_private,
         ),
         expiry=ExpiryScanner(

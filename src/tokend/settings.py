@@ -4,9 +4,10 @@ import ipaddress
 from email.utils import parseaddr
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -19,6 +20,22 @@ from tokend.domain.secret import DEFAULT_PREFIX, SecretFormat
 from tokend.domain.upstream import UpstreamSettingsError, valid_issuer
 from tokend.domain.webhooks import parse_schedule
 from tokend.mail.smtp import SmtpServer, SmtpUrlError
+
+
+def _duration_text(value: object, example: str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # a bare number is seconds, as in the environment
+    if not isinstance(value, str):
+        raise ValueError(f"must be {example}")
+    return value
+
+
+def _ms(value: object) -> int:
+    """A duration setting ("90d", "12h", "15m", "30s", or bare seconds) in ms."""
+    try:
+        return parse_duration(_duration_text(value, "a duration such as 90d, 12h, 15m or 30s"))
+    except ValidationFailed as exc:
+        raise ValueError(str(exc)) from None
 
 
 class Settings(BaseSettings):
@@ -139,13 +156,15 @@ class Settings(BaseSettings):
         description="Let webhooks call private, loopback and link-local addresses, and "
         "plain http:// URLs (development and tests; cloud metadata addresses stay refused).",
     )
-    webhook_retry_schedule: str = Field(
-        default="5s,5m,30m,2h,5h,10h",
-        description="Delays between a webhook delivery's attempts; after the last one "
-        "fails the delivery is marked failed.",
+    # Durations are held in ms. The environment's are parsed by the validators below,
+    # as are defaults (pydantic-settings validates them): a bare number is seconds.
+    webhook_retry_schedule: Annotated[tuple[int, ...], NoDecode] = Field(
+        default=parse_schedule("5s,5m,30m,2h,5h,10h"),
+        description="Delays between a webhook delivery's attempts; a schedule ending "
+        "sooner gets one last attempt when the delivery is 24 h old, then it is failed.",
     )
-    webhook_disable_after: str = Field(
-        default="3d",
+    webhook_disable_after: int = Field(
+        default=3 * 24 * 3600,  # 3d
         description="A webhook whose deliveries have all failed for this long is disabled.",
     )
     policy_applies_to_services: bool = Field(
@@ -206,7 +225,6 @@ class Settings(BaseSettings):
         "one token.expiring event (and email) per threshold. Empty: no warnings "
         "(token.expired still).",
     )
-    # Held in ms; the default is validated like the environment's value (seconds).
     expiry_scan_interval: int = Field(
         default=60,
         description="How often each serving process looks for tokens due a warning (1m).",
@@ -263,36 +281,28 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("webhook_retry_schedule", "webhook_disable_after")
+    @field_validator("webhook_retry_schedule", mode="before")
     @classmethod
-    def _durations(cls, value: str) -> str:
+    def _schedule(cls, value: object) -> tuple[int, ...]:
+        if isinstance(value, tuple):
+            return value
+        text = _duration_text(value, "a comma-separated list of durations such as 5s,5m,2h")
         try:
-            parse_schedule(value)
+            return parse_schedule(text)
         except ValidationFailed as exc:
             raise ValueError(str(exc)) from None
-        return value
-
-    @cached_property
-    def webhook_retry_delays_ms(self) -> tuple[int, ...]:
-        return parse_schedule(self.webhook_retry_schedule)
-
-    @cached_property
-    def webhook_disable_after_ms(self) -> int:
-        return parse_duration(self.webhook_disable_after)
 
     @field_validator("max_token_lifetime", "inactivity_expiry", mode="before")
     @classmethod
-    def _duration(cls, value: object) -> int | None:
+    def _optional_duration(cls, value: object) -> int | None:
         if value is None or value == "":
             return None  # TOKEND_MAX_TOKEN_LIFETIME= (empty) means no limit
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)  # a bare number is seconds, as in the environment
-        if not isinstance(value, str):
-            raise ValueError("must be a duration such as 90d, 12h, 15m or 30s")
-        try:
-            return parse_duration(value)
-        except ValidationFailed as exc:
-            raise ValueError(str(exc)) from None
+        return _ms(value)
+
+    @field_validator("webhook_disable_after", "expiry_scan_interval", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> int:
+        return _ms(value)
 
     @field_validator("expiry_warnings")
     @classmethod
@@ -304,18 +314,6 @@ class Settings(BaseSettings):
         except ValidationFailed as exc:
             raise ValueError(str(exc)) from None
         return ",".join(short(ms) for ms in thresholds)
-
-    @field_validator("expiry_scan_interval", mode="before")
-    @classmethod
-    def _scan_interval(cls, value: object) -> int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)  # a bare number is seconds, as in the environment
-        if not isinstance(value, str):
-            raise ValueError("must be a duration such as 1m or 30s")
-        try:
-            return parse_duration(value)
-        except ValidationFailed as exc:
-            raise ValueError(str(exc)) from None
 
     @field_validator("smtp_url")
     @classmethod

@@ -2,37 +2,23 @@
 both databases."""
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from tests.cli.conftest import Holder
 from tests.conftest import Account
 from tests.support import Server, eventually
-from tests.webhook_receiver import Instance, Receiver, own_instance
-
-
-@pytest.fixture(scope="module")
-def instance(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
-    with own_instance(backend, tmp_path_factory.mktemp("cli-wh")) as running:
-        yield running
+from tests.webhook_receiver import Instance, Receiver
 
 
 @pytest.fixture
-def open_server(instance: Instance) -> Server:
-    return instance.server
+def open_server(webhook_instance: Instance) -> Server:
+    return webhook_instance.server
 
 
 @pytest.fixture
-def alice(instance: Instance) -> Account:
-    return instance.user("alice")
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
+def alice(webhook_instance: Instance) -> Account:
+    return webhook_instance.user("alice")
 
 
 def test_add_list_deliveries_and_remove(

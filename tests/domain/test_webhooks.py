@@ -6,8 +6,9 @@ import pytest
 
 from tokend.domain.errors import ValidationFailed
 from tokend.domain.webhooks import (
+    RETRY_WINDOW_MS,
     new_secret,
-    next_delay,
+    next_attempt_at,
     parse_schedule,
     parse_url,
     refusal,
@@ -65,10 +66,35 @@ def test_events_are_from_the_set_and_not_empty() -> None:
         validate_events(["auth.signed_in"])
 
 
-def test_the_schedule_then_giving_up() -> None:
+HOUR = 3_600_000
+
+
+def test_the_schedule_then_one_last_attempt_when_a_day_old() -> None:
     delays = parse_schedule("5s,5m,30m")
     assert delays == (5000, 300_000, 1_800_000)
-    assert [next_delay(n, delays) for n in (1, 2, 3, 4)] == [5000, 300_000, 1_800_000, None]
+    now = 10 * HOUR  # the delivery was made at 0
+    assert [next_attempt_at(0, n, now, delays) for n in (1, 2, 3)] == [
+        now + 5000,
+        now + 300_000,
+        now + 1_800_000,
+    ]
+    assert next_attempt_at(0, 4, now, delays) == RETRY_WINDOW_MS == 24 * HOUR
+    assert next_attempt_at(0, 5, RETRY_WINDOW_MS, delays) is None
+
+
+def test_the_default_schedule_retries_for_a_day() -> None:
+    delays = parse_schedule("5s,5m,30m,2h,5h,10h")
+    now, attempts = 0, 1
+    while (retry_at := next_attempt_at(0, attempts, now, delays)) is not None:
+        now, attempts = retry_at, attempts + 1
+    assert attempts == 8  # the first, six on the schedule, one at 24 h
+    assert now == 24 * HOUR
+
+
+def test_a_schedule_longer_than_a_day_is_followed_to_its_end() -> None:
+    delays = parse_schedule("20h,20h")
+    assert next_attempt_at(0, 2, 20 * HOUR, delays) == 40 * HOUR
+    assert next_attempt_at(0, 3, 40 * HOUR, delays) is None
 
 
 def test_a_secret_is_standard_webhooks_shaped() -> None:

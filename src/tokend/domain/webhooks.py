@@ -27,6 +27,7 @@ URL_MAX_LENGTH = 2048
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 24
 ERROR_MAX_LENGTH = 200
+RETRY_WINDOW_MS = 24 * 3_600_000
 # Cloud metadata services: refused whatever TOKEND_WEBHOOK_ALLOW_PRIVATE says, as a
 # webhook that reached one would hand the instance's cloud credentials to its owner.
 METADATA_ADDRESSES = frozenset(
@@ -159,9 +160,18 @@ def refusal_of_all(addresses: Sequence[str], *, allow_private: bool) -> str | No
     return None
 
 
-def next_delay(attempts: int, schedule: Sequence[int]) -> int | None:
-    """After ``attempts`` failed attempts, how long until the next; None: give up."""
-    return schedule[attempts - 1] if attempts <= len(schedule) else None
+def next_attempt_at(
+    created_at: int, attempts: int, now: int, schedule: Sequence[int]
+) -> int | None:
+    """When a delivery that has failed ``attempts`` times is tried next; None: never.
+
+    The schedule's delays first; a schedule that ends before the delivery is a day old
+    (the default one ends 17 h 35 min after the first attempt) gets one last attempt at
+    that mark, as deliveries are retried for 24 h (SPEC §12) whatever the schedule."""
+    if attempts <= len(schedule):
+        return now + schedule[attempts - 1]
+    last_chance = created_at + RETRY_WINDOW_MS
+    return last_chance if now < last_chance else None
 
 
 def parse_schedule(text: str) -> tuple[int, ...]:
