@@ -5,7 +5,7 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from tests.conftest import Account
 from tests.support import Server, eventually
+from tests.tls import make_certificates
 from tests.webhook_receiver import Instance, Receiver, open_server_process, own_instance
 from tokend.storage.schema import webhooks
 
@@ -24,27 +25,13 @@ EVENTS = ["token.created", "token.revoked"]
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def instance(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
-    """A database of this module's own, and a server on it that may call 127.0.0.1."""
-    with own_instance(backend, tmp_path_factory.mktemp("wh")) as running:
-        yield running
+def open_server(webhook_instance: Instance) -> Server:
+    return webhook_instance.server
 
 
 @pytest.fixture
-def open_server(instance: Instance) -> Server:
-    return instance.server
-
-
-@pytest.fixture
-def alice(instance: Instance) -> Account:
-    return instance.user("alice")
+def alice(webhook_instance: Instance) -> Account:
+    return webhook_instance.user("alice")
 
 
 def _add_webhook(
@@ -120,10 +107,10 @@ def test_a_receiver_outage_then_recovery_delivers_everything(
 
 
 def test_deliveries_pending_at_a_kill_are_sent_after_a_restart(
-    instance: Instance, tmp_path: Path, alice: Account
+    webhook_instance: Instance, tmp_path: Path, alice: Account
 ) -> None:
     receiver = Receiver()
-    server = open_server_process(instance.url, tmp_path / "tokend.log").start()
+    server = open_server_process(webhook_instance.url, tmp_path / "tokend.log").start()
     try:
         _add_webhook(server, alice.token, receiver.url, ["token.created"])
         _create_tokens(server, alice.token, 4)
@@ -160,9 +147,9 @@ def test_private_addresses_are_refused_by_default(
 
 
 def test_a_webhook_is_its_owners_only(
-    open_server: Server, instance: Instance, receiver: Receiver
+    open_server: Server, webhook_instance: Instance, receiver: Receiver
 ) -> None:
-    owner, other = instance.user("owner"), instance.user("other")
+    owner, other = webhook_instance.user("owner"), webhook_instance.user("other")
     created = _add_webhook(open_server, owner.token, receiver.url)
     hook_id = created["webhook"]["id"]
     with open_server.client(other.token) as http:
@@ -181,9 +168,9 @@ def test_a_webhook_is_its_owners_only(
 
 
 def test_team_webhooks_get_team_token_events_and_user_webhooks_personal_ones(
-    open_server: Server, instance: Instance, alice: Account
+    open_server: Server, webhook_instance: Instance, alice: Account
 ) -> None:
-    team = instance.services.admin.create_team(f"t-{alice.username}", owner=alice.username)
+    team = webhook_instance.services.admin.create_team(f"t-{alice.username}", owner=alice.username)
     personal_receiver, team_receiver = Receiver().start(), Receiver().start()
     try:
         with open_server.client(alice.token) as http:
@@ -210,6 +197,40 @@ def test_team_webhooks_get_team_token_events_and_user_webhooks_personal_ones(
     finally:
         personal_receiver.stop()
         team_receiver.stop()
+
+
+def test_https_receivers_are_checked_against_the_trusted_certificates(
+    backend: str, tmp_path: Path
+) -> None:
+    ours = make_certificates(tmp_path / "ours")
+    theirs = make_certificates(tmp_path / "theirs", authority="nobody we know")
+    good = Receiver(tls=ours.server_context()).start()
+    forged = Receiver(tls=theirs.server_context()).start()
+    # The operator's private CA, trusted the usual way (tokend.tls).
+    env = {"SSL_CERT_FILE": str(ours.ca_file)}
+    try:
+        with own_instance(backend, tmp_path, **env) as dedicated:
+            owner = dedicated.user("tls")
+            server = dedicated.server
+            secret = _add_webhook(server, owner.token, good.url, ["token.created"])["secret"]
+            refused = _add_webhook(server, owner.token, forged.url, ["token.created"])
+            _create_tokens(server, owner.token, 1)
+            assert eventually(lambda: len(good.received) == 1, 15)
+            headers, body = good.received[0]
+            assert Verifier(secret).verify(body, headers)["type"] == "token.created"
+
+            def failed_on_the_certificate() -> bool:
+                with server.client(owner.token) as http:
+                    path = f"/v1/webhooks/{refused['webhook']['id']}/deliveries"
+                    [delivery] = http.get(path).json()["deliveries"]
+                attempts = delivery["attempts"]
+                return bool(attempts) and "certificate" in attempts[0]["error"]
+
+            assert eventually(failed_on_the_certificate, 15)
+            assert forged.received == []  # the handshake failed: nothing was sent
+    finally:
+        good.stop()
+        forged.stop()
 
 
 def test_redirects_are_not_followed_and_count_as_failures(
@@ -246,10 +267,10 @@ def test_a_hanging_receiver_times_out_after_10_seconds(
 
 
 def test_the_secret_is_sealed_at_rest(
-    open_server: Server, instance: Instance, alice: Account, receiver: Receiver
+    open_server: Server, webhook_instance: Instance, alice: Account, receiver: Receiver
 ) -> None:
     created = _add_webhook(open_server, alice.token, receiver.url)
-    with instance.services.engine.connect() as conn:
+    with webhook_instance.services.engine.connect() as conn:
         row = conn.execute(
             select(webhooks.c.secret, webhooks.c.secret_sealed).where(
                 webhooks.c.id == created["webhook"]["id"]
@@ -261,10 +282,10 @@ def test_the_secret_is_sealed_at_rest(
 
 
 def test_two_nodes_send_each_delivery_once(
-    instance: Instance, tmp_path: Path, alice: Account, receiver: Receiver
+    webhook_instance: Instance, tmp_path: Path, alice: Account, receiver: Receiver
 ) -> None:
-    first = open_server_process(instance.url, tmp_path / "a.log").start()
-    second = open_server_process(instance.url, tmp_path / "b.log").start()
+    first = open_server_process(webhook_instance.url, tmp_path / "a.log").start()
+    second = open_server_process(webhook_instance.url, tmp_path / "b.log").start()
     try:
         _add_webhook(first, alice.token, receiver.url, ["token.created"])
         _create_tokens(first, alice.token, 10)

@@ -1,13 +1,16 @@
 """The SMTP server tokend sends mail through, from ``TOKEND_SMTP_URL``:
 ``smtp://[USER:PASSWORD@]HOST[:PORT]`` (port 25; STARTTLS when the server offers it)
 or ``smtps://...`` (TLS from the start, port 465). The password is held out of
-``repr`` and never put in a message or a log."""
+``repr`` and never put in a message or a log, nor sent over a connection that is
+not encrypted, except to a relay on this machine (a loopback address)."""
 
+import ipaddress
 import smtplib
-import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
+
+from tokend.tls import client_context
 
 SEND_TIMEOUT_S = 10.0
 _DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
@@ -15,6 +18,11 @@ _DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 
 class SmtpUrlError(ValueError):
     """A malformed TOKEND_SMTP_URL; the message never quotes the URL (its password)."""
+
+
+class PlaintextLoginRefused(smtplib.SMTPException):
+    """The server offers no STARTTLS, and the password would cross the network in
+    the clear (or a man in the middle removed the offer to read it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +62,7 @@ class SmtpServer:
 
     def send(self, message: EmailMessage) -> None:
         """Send one message; raises `smtplib.SMTPException` or `OSError` on failure."""
-        context = ssl.create_default_context()
+        context = client_context()
         client: smtplib.SMTP
         if self.implicit_tls:
             client = smtplib.SMTP_SSL(self.host, self.port, timeout=SEND_TIMEOUT_S, context=context)
@@ -66,6 +74,20 @@ class SmtpServer:
                 if client.has_extn("starttls"):
                     client.starttls(context=context)
                     client.ehlo()
+                elif self.username is not None and not _loopback(self.host):
+                    raise PlaintextLoginRefused(
+                        "the SMTP server offers no STARTTLS, so tokend does not send it "
+                        "the password: use smtps://, or a server that offers STARTTLS"
+                    )
             if self.username is not None and self.password is not None:
                 client.login(self.username, self.password)
             client.send_message(message)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -7,6 +7,7 @@ the delivery is sent again (with the same webhook-id, for receivers to drop repe
 
 import ipaddress
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from tokend.domain.errors import ValidationFailed
 from tokend.domain.webhooks import (
     Attempt,
     DeliveryStatus,
-    next_delay,
+    next_attempt_at,
     parse_url,
     refusal_of_all,
 )
@@ -33,6 +34,7 @@ from tokend.service.background import BackgroundThread
 from tokend.service.clock import Clock, system_clock
 from tokend.service.ports import ClaimedDelivery, UnitOfWork, UnitOfWorkFactory
 from tokend.service.webhooks import Resolver, SecretKeeper, resolve
+from tokend.tls import client_context
 
 log = logging.getLogger("tokend.webhooks")
 
@@ -84,8 +86,14 @@ class WebhookSender:
         self._busy = 0  # deliveries handed to workers and not yet recorded
         self._wake = threading.Event()
         # No proxies from the environment: the address checked is the one connected to.
+        # Certificates checked against the system's store too (tokend.tls), where a
+        # private CA for internal receivers is added.
         self._http = httpx.Client(
-            timeout=TIMEOUT_S, follow_redirects=False, trust_env=False, headers={}
+            timeout=TIMEOUT_S,
+            follow_redirects=False,
+            trust_env=False,
+            headers={},
+            verify=client_context(),
         )
 
     def start(self) -> None:
@@ -170,9 +178,9 @@ class WebhookSender:
         if outcome.delivered:
             status, next_at = DeliveryStatus.DELIVERED, now
         else:
-            delay = next_delay(attempts, self._delays)
-            status = DeliveryStatus.FAILED if delay is None else DeliveryStatus.PENDING
-            next_at = now if delay is None else now + delay
+            retry_at = next_attempt_at(delivery.created_at, attempts, now, self._delays)
+            status = DeliveryStatus.FAILED if retry_at is None else DeliveryStatus.PENDING
+            next_at = now if retry_at is None else retry_at
         attempt = Attempt(started, outcome.duration_ms, outcome.status_code, outcome.error)
         with self._uow(write=True) as uow:
             if not uow.webhooks.record_attempt(
@@ -246,8 +254,19 @@ class WebhookSender:
             )
         except httpx.TimeoutException:
             return done(None, f"timed out after {TIMEOUT_S:g} s")
-        except httpx.ConnectError:
+        except httpx.ConnectError as error:
+            if _certificate_refused(error):
+                return done(None, "TLS: the receiver's certificate could not be verified")
             return done(None, "could not connect")
         except httpx.HTTPError as error:
             return done(None, f"HTTP error: {type(error).__name__}")
         return done(response.status_code, None if response.is_success else "not a 2xx answer")
+
+
+def _certificate_refused(error: BaseException) -> bool:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
