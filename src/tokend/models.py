@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StrictStr,
     model_serializer,
@@ -510,6 +511,16 @@ class CreateWebhookRequest(WireModel):
         min_length=1,
         max_length=20,
         json_schema_extra={"items": {"type": "string", "enum": list(EVENT_TYPES)}},
+    )
+
+
+class UpdateWebhookRequest(WireModel):
+    model_config = ConfigDict(alias_generator=to_camel, validate_by_name=False)
+
+    enabled: StrictBool = Field(
+        description="false pauses the webhook (nothing new is queued for it; what is "
+        "pending fails); true turns a disabled one back on, no longer failing. "
+        "Deliveries that failed while it was off stay failed."
     )
 
 

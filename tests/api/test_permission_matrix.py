@@ -133,6 +133,11 @@ ENDPOINTS = [
         lambda http, c: http.delete(f"/v1/webhooks/{c.webhook()}"),
     ),
     Endpoint(
+        "PATCH /v1/webhooks/{id}",
+        frozenset({"webhooks:write"}),
+        lambda http, c: http.patch(f"/v1/webhooks/{c.webhook()}", json={"enabled": False}),
+    ),
+    Endpoint(
         "GET /v1/webhooks/{id}/deliveries",
         frozenset({"webhooks:read"}),
         lambda http, c: http.get(f"/v1/webhooks/{c.webhook()}/deliveries"),

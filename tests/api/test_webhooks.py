@@ -155,6 +155,7 @@ def test_a_webhook_is_its_owners_only(
     with open_server.client(other.token) as http:
         assert http.get(f"/v1/webhooks/{hook_id}").status_code == 404
         assert http.delete(f"/v1/webhooks/{hook_id}").status_code == 404
+        assert http.patch(f"/v1/webhooks/{hook_id}", json={"enabled": False}).status_code == 404
         assert http.get(f"/v1/webhooks/{hook_id}/deliveries").status_code == 404
         _create_tokens(open_server, other.token, 1)
     with open_server.client(owner.token) as http:
@@ -328,6 +329,63 @@ def _expect_disabled(server: Server, token: str, receiver: Receiver) -> None:
     assert delivery["status"] == "failed"
     time.sleep(1.5)
     assert len(receiver.received) == tried  # a disabled webhook gets nothing new
+
+    # The receiver is fixed; its owner turns the webhook back on.
+    receiver.status = 204
+    with server.client(token) as http:
+        answer = http.patch(f"/v1/webhooks/{hook_id}", json={"enabled": True})
+    assert answer.status_code == 200, answer.text
+    hook = answer.json()["webhook"]
+    assert "disabledAt" not in hook
+    assert "failingSince" not in hook
+    _create_tokens(server, token, 1)
+    assert eventually(lambda: len(receiver.received) == tried + 1, 15)
+    with server.client(token) as http:
+        deliveries = http.get(f"/v1/webhooks/{hook_id}/deliveries").json()["deliveries"]
+    # The new event is delivered; those that failed while it was disabled stay failed.
+    assert eventually(lambda: _statuses(server, token, hook_id) == ["delivered", "failed"], 15)
+    assert deliveries[-1]["id"] == delivery["id"]
+    assert len(set(receiver.ids())) == 2
+
+
+def _statuses(server: Server, token: str, hook_id: str) -> list[str]:
+    with server.client(token) as http:
+        deliveries = http.get(f"/v1/webhooks/{hook_id}/deliveries").json()["deliveries"]
+    return [delivery["status"] for delivery in deliveries]
+
+
+def test_a_paused_webhook_gets_nothing_until_it_is_on_again(
+    open_server: Server, instance: Instance, alice: Account, receiver: Receiver
+) -> None:
+    created = _add_webhook(open_server, alice.token, receiver.url, ["token.created"])
+    hook_id = created["webhook"]["id"]
+    with open_server.client(alice.token) as http:
+        paused = http.patch(f"/v1/webhooks/{hook_id}", json={"enabled": False})
+        assert paused.status_code == 200, paused.text
+        assert paused.json()["webhook"]["disabledAt"] > 0
+        assert http.get(f"/v1/webhooks/{hook_id}").json() == paused.json()
+        _create_tokens(open_server, alice.token, 1)
+        time.sleep(1.5)
+        assert receiver.received == []
+        assert http.get(f"/v1/webhooks/{hook_id}/deliveries").json() == {"deliveries": []}
+        on = http.patch(f"/v1/webhooks/{hook_id}", json={"enabled": True})
+        assert on.status_code == 200
+        assert "disabledAt" not in on.json()["webhook"]
+        _create_tokens(open_server, alice.token, 1)
+        assert eventually(lambda: len(receiver.received) == 1, 15)
+        # Not a boolean, or nothing asked: refused, the webhook as it was.
+        for body in ({"enabled": "false"}, {"enabled": 0}, {}, {"enabled": None}):
+            answer = http.patch(f"/v1/webhooks/{hook_id}", json=body)
+            assert answer.status_code == 400, (body, answer.text)
+        assert "disabledAt" not in http.get(f"/v1/webhooks/{hook_id}").json()["webhook"]
+    # Someone else's (or no such) webhook is not found, and stays as it was.
+    other = instance.user("other")
+    with open_server.client(other.token) as http:
+        for target in (hook_id, "wh_doesnotexist"):
+            answer = http.patch(f"/v1/webhooks/{target}", json={"enabled": False})
+            assert answer.status_code == 404, answer.text
+    with open_server.client(alice.token) as http:
+        assert "disabledAt" not in http.get(f"/v1/webhooks/{hook_id}").json()["webhook"]
 
 
 def test_metrics_count_outcomes_and_show_the_outbox(

@@ -1,5 +1,6 @@
 """Usable with the keyboard alone, and on a phone."""
 
+import httpx
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import Browsing, Person
@@ -64,9 +65,19 @@ def test_no_page_scrolls_sideways_on_a_phone(browsing: Browsing, person: Person)
     signed_in(page, person)
     for name in ("deploy-production-eu-west-1-kubernetes", "laptop", "CI"):
         create_token(page, name, expiration="90 days")
-    too_wide = [
-        scrolls_sideways(page, path) for path in ("/tokens", "/events", "/account", "/device")
-    ]
+    with httpx.Client(base_url=page.url.split("/tokens")[0], timeout=30) as api:
+        added = api.post(
+            "/v1/webhooks",
+            headers={"Authorization": f"Bearer {person.token}"},
+            json={
+                "url": "https://1.1.1.1/" + "a-long-path-segment/" * 8,
+                "events": ["token.leaked"],
+            },
+        )
+    assert added.status_code == 200, added.text
+    hook = added.json()["webhook"]["id"]
+    paths = ("/tokens", "/webhooks", f"/webhooks/{hook}", "/events", "/account", "/device")
+    too_wide = [scrolls_sideways(page, path) for path in paths]
     page.context.clear_cookies()
     too_wide.append(scrolls_sideways(page, "/login"))
     assert not any(too_wide), too_wide

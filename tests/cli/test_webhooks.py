@@ -51,12 +51,29 @@ def test_add_list_deliveries_and_remove(
     assert "delivered" in text
     assert "200 in" in text
 
+    disabled = holder.run("webhooks", "disable", hook["id"])
+    assert disabled.returncode == 0, disabled.stderr
+    assert f"Disabled {hook['id']}." in disabled.stdout + disabled.stderr
+    [paused] = json.loads(holder.run("webhooks", "ls", "--format", "json").stdout)
+    assert paused["disabledAt"] > 0
+    assert "disabled" in holder.run("webhooks", "ls").stdout
+    assert holder.run("tokens", "create", "while paused").returncode == 0
+    enabled = holder.run("webhooks", "enable", hook["id"])
+    assert enabled.returncode == 0, enabled.stderr
+    [on] = json.loads(holder.run("webhooks", "ls", "--format", "json").stdout)
+    assert "disabledAt" not in on
+    assert holder.run("tokens", "create", "after").returncode == 0
+    assert eventually(lambda: len(receiver.received) == 2, 15)
+    names = [json.loads(body)["data"]["token"]["name"] for _, body in receiver.received]
+    assert names == ["ci", "after"]  # nothing of the paused time, then and later
+
     removed = holder.run("webhooks", "rm", hook["id"])
     assert removed.returncode == 0, removed.stderr
     assert json.loads(holder.run("webhooks", "ls", "--format", "json").stdout) == []
-    gone = holder.run("webhooks", "rm", hook["id"])
-    assert gone.returncode == 1
-    assert "not found" in gone.stderr
+    for command in ("rm", "enable", "disable"):
+        gone = holder.run("webhooks", command, hook["id"])
+        assert gone.returncode == 1
+        assert "not found" in gone.stderr
 
 
 def test_a_refused_url_is_one_error_line(

@@ -57,6 +57,9 @@ def test_every_page_and_error_page(
         ("/device", 200),
         ("/device?user_code=BCDF-GHJK", 400),
         ("/tokens/NoSuchTokenNoSuchToken00/revoke", 404),
+        ("/webhooks", 200),
+        ("/webhooks/wh_nosuchwebhook", 404),
+        ("/webhooks/wh_nosuchwebhook/delete", 404),
     ]
     for path, status in signed:
         answer = signed_in.http.get(path)

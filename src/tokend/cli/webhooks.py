@@ -18,7 +18,7 @@ from tokend.cli.output import (
 from tokend.cli.remote import logged_in
 
 app = typer.Typer(
-    help="Webhooks: where your token events are sent (add, ls, rm, deliveries).",
+    help="Webhooks: where your token events are sent (add, ls, rm, enable, disable, deliveries).",
     no_args_is_help=True,
 )
 
@@ -86,6 +86,23 @@ def remove(webhook_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
     with logged_in() as client:
         client.webhooks.delete(webhook_id)
     say(f"Removed {webhook_id}.")
+
+
+@app.command("enable")
+def enable(webhook_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Turn a paused or disabled webhook back on (deliveries that failed meanwhile stay
+    failed)."""
+    with logged_in() as client:
+        client.webhooks.enable(webhook_id)
+    say(f"Enabled {webhook_id}.")
+
+
+@app.command("disable")
+def disable(webhook_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Pause a webhook: nothing new is sent to it, and its pending deliveries fail."""
+    with logged_in() as client:
+        client.webhooks.disable(webhook_id)
+    say(f"Disabled {webhook_id}.")
 
 
 @app.command("deliveries")

@@ -173,6 +173,15 @@ class AsyncWebhooks:
         """Remove a webhook and its deliveries; returns its id."""
         return await self._client.send(calls.delete_webhook(webhook_id))
 
+    async def enable(self, webhook_id: str) -> Webhook:
+        """Turn a paused or disabled webhook back on, no longer failing (deliveries
+        that failed meanwhile stay failed)."""
+        return await self._client.send(calls.set_webhook_enabled(webhook_id, True))
+
+    async def disable(self, webhook_id: str) -> Webhook:
+        """Pause a webhook: nothing new is queued for it, and its pending deliveries fail."""
+        return await self._client.send(calls.set_webhook_enabled(webhook_id, False))
+
     async def deliveries(self, webhook_id: str, limit: int = 20) -> list[WebhookDelivery]:
         """Its newest deliveries, newest first, each with its attempts."""
         return await self._client.send(calls.webhook_deliveries(webhook_id, limit))

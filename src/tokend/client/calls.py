@@ -254,6 +254,19 @@ def delete_webhook(webhook_id: str) -> Call[str]:
     )
 
 
+def set_webhook_enabled(webhook_id: str, enabled: bool) -> Call[Webhook]:
+    # Idempotent: a second send finds the webhook in the state asked for already.
+    read = _reader(GetWebhookResponse, "PATCH /v1/webhooks/{id}")
+    path = _token_path("/v1/webhooks", webhook_id)
+    return Call(
+        "PATCH",
+        path,
+        lambda body: read(body).webhook,
+        Idempotency.IDEMPOTENT,
+        json={"enabled": enabled},
+    )
+
+
 def webhook_deliveries(webhook_id: str, limit: int = 20) -> Call[list[WebhookDelivery]]:
     read = _reader(ListWebhookDeliveriesResponse, "GET /v1/webhooks/{id}/deliveries")
     path = _token_path("/v1/webhooks", webhook_id) + "/deliveries"

@@ -177,6 +177,15 @@ class Webhooks:
         """Remove a webhook and its deliveries; returns its id."""
         return self._client.send(calls.delete_webhook(webhook_id))
 
+    def enable(self, webhook_id: str) -> Webhook:
+        """Turn a paused or disabled webhook back on, no longer failing (deliveries
+        that failed meanwhile stay failed)."""
+        return self._client.send(calls.set_webhook_enabled(webhook_id, True))
+
+    def disable(self, webhook_id: str) -> Webhook:
+        """Pause a webhook: nothing new is queued for it, and its pending deliveries fail."""
+        return self._client.send(calls.set_webhook_enabled(webhook_id, False))
+
     def deliveries(self, webhook_id: str, limit: int = 20) -> list[WebhookDelivery]:
         """Its newest deliveries, newest first, each with its attempts."""
         return self._client.send(calls.webhook_deliveries(webhook_id, limit))

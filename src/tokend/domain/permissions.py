@@ -29,7 +29,7 @@ BUILTIN: Mapping[str, str] = {
     EVENTS_READ: "Read the audit log.",
     USER_READ: "Read the token's user (GET /v2/user, userinfo).",
     WEBHOOKS_READ: "List webhooks and their deliveries.",
-    WEBHOOKS_WRITE: "Add and remove webhooks.",
+    WEBHOOKS_WRITE: "Add, remove, pause and re-enable webhooks.",
 }
 
 NAME_MAX_LENGTH = 64
@@ -54,7 +54,7 @@ class Operation(StrEnum):
     ROTATE_ITSELF = "rotate itself"
     LIST_EVENTS = "read the audit log"
     READ_WEBHOOKS = "read webhooks"
-    MANAGE_WEBHOOKS = "add or remove webhooks"
+    MANAGE_WEBHOOKS = "add, remove, pause or re-enable webhooks"
 
 
 # Each operation and the permissions that allow it (any one of them).

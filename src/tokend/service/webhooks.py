@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from tokend.domain import ids
 from tokend.domain.audit import AuditEvent
-from tokend.domain.errors import NotFound, ValidationFailed
+from tokend.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tokend.domain.permissions import Operation
 from tokend.domain.principal import Actor
 from tokend.domain.sealing import Sealer
@@ -38,6 +38,10 @@ def resolve(host: str, port: int) -> list[str]:
     except (OSError, UnicodeError):
         return []
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class FormAlreadyUsed(Conflict):
+    """An add form older than the user's newest webhook."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +78,19 @@ class WebhookService:
     resolver: Resolver = resolve
     clock: Clock = system_clock
 
-    def create(self, actor: Actor, *, url: str, events: Sequence[str]) -> CreatedWebhook:
-        """A webhook of the actor's user, or of its team when the actor is team-scoped."""
+    def create(
+        self,
+        actor: Actor,
+        *,
+        url: str,
+        events: Sequence[str],
+        team_id: str | None = None,
+        unless_created_since: int | None = None,
+    ) -> CreatedWebhook:
+        """A webhook of the actor's user, or of its team when the actor is team-scoped
+        or names one of the user's teams (``team_id``, as the web page does).
+        ``unless_created_since``: refuse (`FormAlreadyUsed`) if the user made a webhook
+        at or after this instant: a web form sent again must not make a second one."""
         actor.ensure_can_manage_tokens()
         actor.ensure_allowed(Operation.MANAGE_WEBHOOKS)
         chosen = validate_events(events)
@@ -89,16 +104,29 @@ class WebhookService:
                 "addresses only."
             )
         secret = new_secret()
-        webhook = Webhook(
-            id=ids.new_webhook_id(),
-            user_id=actor.user.id,
-            team_id=actor.team_id,
-            url=url,
-            events=chosen,
-            created_at=self.clock(),
-        )
         stored = self.secrets.store(secret)
         with self.uow(write=True) as uow:
+            if unless_created_since is not None:
+                # Locks the user's row: two sends of one form cannot both pass.
+                newest = uow.webhooks.newest_created_at(actor.user.id)
+                if newest is not None and newest >= unless_created_since:
+                    raise FormAlreadyUsed(
+                        "A webhook was added since this form was shown (was it sent twice?): "
+                        "check the list, then add again if you need another."
+                    )
+            if team_id is not None and (
+                uow.accounts.team_of_member(actor.user.id, team_id=team_id) is None
+            ):
+                # The same answer whether the team is missing or foreign.
+                raise Forbidden("The team does not exist or you are not a member of it.")
+            webhook = Webhook(
+                id=ids.new_webhook_id(),
+                user_id=actor.user.id,
+                team_id=actor.scope_for_new_token(team_id).team_id,
+                url=url,
+                events=chosen,
+                created_at=self.clock(),
+            )
             uow.webhooks.add(webhook, stored.secret, stored.sealed)
             uow.commit()
         return CreatedWebhook(webhook=webhook, secret=secret)
@@ -123,6 +151,25 @@ class WebhookService:
             uow.webhooks.remove(webhook.id)
             uow.commit()
         return webhook
+
+    def set_enabled(self, actor: Actor, webhook_id: str, *, enabled: bool) -> Webhook:
+        """Pause a webhook (nothing new is queued for it, and what is pending fails, as
+        when it is disabled for failing), or turn a disabled one back on, with a fresh
+        start: it is no longer failing. Deliveries that failed meanwhile stay failed,
+        as resending events days late would surprise more receivers than it helps.
+        Turning on one that is on changes nothing, so its failing clock keeps running."""
+        actor.ensure_can_manage_tokens()
+        actor.ensure_allowed(Operation.MANAGE_WEBHOOKS)
+        with self.uow(write=True) as uow:
+            webhook = _visible(actor, uow.webhooks.get(webhook_id))
+            if enabled:
+                uow.webhooks.enable(webhook.id)
+            else:
+                uow.webhooks.disable(webhook.id, self.clock())
+            changed = uow.webhooks.get(webhook.id)
+            uow.commit()
+        assert changed is not None  # read in the transaction that found it
+        return changed
 
     def deliveries(self, actor: Actor, webhook_id: str, *, limit: int = 20) -> list[Delivery]:
         actor.ensure_can_manage_tokens()

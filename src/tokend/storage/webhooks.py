@@ -14,6 +14,7 @@ from tokend.domain.webhooks import (
     Webhook,
 )
 from tokend.service.ports import ClaimedDelivery, OutboxDepth, StoredWebhook
+from tokend.storage.repository import newest_created_at
 from tokend.storage.schema import webhook_attempts, webhook_deliveries, webhooks
 
 _WEBHOOK_COLUMNS = (
@@ -110,6 +111,9 @@ class SqlWebhookRepository:
             delete(webhook_deliveries).where(webhook_deliveries.c.webhook_id == webhook_id)
         )
         return self._conn.execute(delete(webhooks).where(webhooks.c.id == webhook_id)).rowcount > 0
+
+    def newest_created_at(self, user_id: str) -> int | None:
+        return newest_created_at(self._conn, webhooks, user_id)
 
     def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
         if not deliveries:
@@ -297,6 +301,16 @@ class SqlWebhookRepository:
                 .values(status=DeliveryStatus.FAILED.value, last_error="webhook disabled")
             )
         return done
+
+    def enable(self, webhook_id: str) -> bool:
+        return (
+            self._conn.execute(
+                update(webhooks)
+                .where(webhooks.c.id == webhook_id, webhooks.c.disabled_at.is_not(None))
+                .values(disabled_at=None, failing_since=None)
+            ).rowcount
+            > 0
+        )
 
     def fail_pending_of_disabled(self, delivery_id: str) -> None:
         self._conn.execute(

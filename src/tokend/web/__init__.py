@@ -9,7 +9,17 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from tokend.web.headers import SecurityHeaders
-from tokend.web.routes import account, authorize, device, events, invite, signin, tokens, upstream
+from tokend.web.routes import (
+    account,
+    authorize,
+    device,
+    events,
+    invite,
+    signin,
+    tokens,
+    upstream,
+    webhooks,
+)
 from tokend.web.static import PATH as STATIC_PATH
 from tokend.web.static import StaticFiles
 from tokend.web.templates import Templates
@@ -20,7 +30,7 @@ __all__ = ["install"]
 def install(app: FastAPI) -> None:
     static = StaticFiles()
     app.state.web_templates = Templates(static)
-    for module in (signin, upstream, tokens, events, account, device, invite, authorize):
+    for module in (signin, upstream, tokens, webhooks, events, account, device, invite, authorize):
         app.include_router(module.router)
     app.add_route(f"{STATIC_PATH}/{{name}}", static.serve, include_in_schema=False)
     # Innermost, where every HTML answer passes (pages, their error pages, /docs),

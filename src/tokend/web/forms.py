@@ -1,5 +1,5 @@
-"""Reading the token form's choices into what the service takes: an expiry instant
-and a team. The rules themselves are the domain's (`validate_name`,
+"""Reading the token and webhook forms' choices into what the services take: an
+expiry instant and a team. The rules themselves are the domain's (`validate_name`,
 `validate_expiry`); this only says which field an error belongs to."""
 
 from dataclasses import dataclass
@@ -55,6 +55,16 @@ class TokenForm:
     permissions: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookForm:
+    """The add-a-webhook form as it was filled in (re-shown as it was when it has errors)."""
+
+    url: str = ""
+    events: tuple[str, ...] = ()
+    scope: str = PERSONAL
+    shown_at: int | None = None  # as the token form's: a second send of it is refused
+
+
 def permissions_of(form: TokenForm) -> tuple[str, ...] | None:
     """The permissions a token made with this form holds; None: unrestricted."""
     if form.access == FULL_ACCESS:
@@ -95,8 +105,8 @@ def _end_of_day(text: str, now_ms: int) -> int:
         raise FieldError("expires_on", "Choose a date before the year 9999.") from None
 
 
-def team_of(form: TokenForm, teams: list[Team]) -> Team | None:
-    """The team chosen as the token's scope; None for a personal token."""
+def team_of(form: TokenForm | WebhookForm, teams: list[Team]) -> Team | None:
+    """The team chosen as the token's (or webhook's) scope; None for a personal one."""
     if form.scope in ("", PERSONAL):
         return None
     for team in teams:

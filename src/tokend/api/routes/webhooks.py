@@ -13,6 +13,7 @@ from tokend.models import (
     GetWebhookResponse,
     ListWebhookDeliveriesResponse,
     ListWebhooksResponse,
+    UpdateWebhookRequest,
 )
 from tokend.service.webhooks import MAX_DELIVERIES_PAGE
 
@@ -60,6 +61,26 @@ def get_webhook(
     services: ServicesDep,
 ) -> GetWebhookResponse:
     return GetWebhookResponse(webhook=webhook(services.webhooks.get(principal, webhookId)))
+
+
+@router.patch(
+    "/v1/webhooks/{webhookId}",
+    response_model=GetWebhookResponse,
+    responses=errors(400, 401, 403, 404),
+    summary="Pause a webhook, or turn a disabled one back on",
+    description="`enabled: false` pauses it: no new deliveries are queued for it, and "
+    "its pending ones fail. `enabled: true` turns a paused or disabled (failing) "
+    "webhook back on, no longer failing; deliveries that failed meanwhile stay failed. "
+    "Turning on one that is on changes nothing.",
+)
+def update_webhook(
+    webhookId: WebhookId,  # noqa: N803
+    body: UpdateWebhookRequest,
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> GetWebhookResponse:
+    changed = services.webhooks.set_enabled(principal, webhookId, enabled=body.enabled)
+    return GetWebhookResponse(webhook=webhook(changed))
 
 
 @router.delete(

@@ -1,5 +1,6 @@
-// The Copy button of a new token's secret: the one thing on tokend's pages that needs
-// JavaScript. Without it the button stays hidden and the secret can be selected by hand.
+// The Copy button of a new secret (a token's, a webhook's): the one thing on tokend's
+// pages that needs JavaScript. Without it the button stays hidden and the secret can be
+// selected by hand.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -14,7 +15,7 @@ document.addEventListener("DOMContentLoaded", () => {
         button.classList.add("copied");
         if (status) status.textContent = "Copied to the clipboard.";
       } catch {
-        if (status) status.textContent = "Could not copy: select the token and copy it by hand.";
+        if (status) status.textContent = "Could not copy: select the secret and copy it by hand.";
       }
       setTimeout(() => button.classList.remove("copied"), 3000);
     });
