@@ -19,6 +19,7 @@ from tests.conftest import Account
 from tests.support import Server, eventually
 from tests.tls import make_certificates
 from tests.webhook_receiver import Instance, Receiver, open_server_process, own_instance
+from tokend.service.webhook_sender import LEASE_MS
 from tokend.storage.schema import webhooks
 
 EVENTS = ["token.created", "token.revoked"]
@@ -119,7 +120,8 @@ def test_deliveries_pending_at_a_kill_are_sent_after_a_restart(
         server.process.wait()
         receiver.start()
         server.start()
-        assert eventually(lambda: len(set(receiver.ids())) == 4, 20)
+        # A delivery the killed sender had claimed waits for its lease to run out.
+        assert eventually(lambda: len(set(receiver.ids())) == 4, LEASE_MS / 1000 + 20)
     finally:
         server.stop()
         receiver.stop()
