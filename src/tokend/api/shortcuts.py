@@ -1,7 +1,7 @@
 """The shortcuts for cached tokens: the endpoints services call on every request
 they serve, answered at the ASGI level, before routing.
 
-``GET /v2/user`` and the gateway check mostly carry tokens the process
+``GET /v2/user``, the gateway check and introspection mostly carry tokens the process
 has seen moments ago. For those, FastAPI's routing, request and response objects are
 most of the cost, so each endpoint's ``shortcut`` answers a plain cache hit itself,
 byte for byte as its route would; everything else (no token, a bad one, a miss, an
@@ -11,7 +11,7 @@ the route, which has the one set of rules for them.
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tokend.api.routes import check, user
+from tokend.api.routes import check, introspection, user
 
 
 class CachedTokenShortcuts:
@@ -34,4 +34,9 @@ class CachedTokenShortcuts:
                     # original request's); routed as the one GET route. A copy: the
                     # server keeps the original, so a HEAD still gets no body.
                     scope = {**scope, "method": "GET"}
+            elif path == introspection.PATH and scope["method"] == "POST":
+                replay = await introspection.shortcut(scope, receive, send)
+                if replay is None:
+                    return
+                receive = replay
         await self.app(scope, receive, send)
