@@ -22,7 +22,14 @@ from tokend.api.routes.responses import errors
 from tokend.api.routes.user import authorization
 from tokend.bootstrap import Services
 from tokend.domain.errors import Forbidden, ValidationFailed
-from tokend.domain.permissions import MAX_PER_TOKEN, as_scope, ensure_holds, validate_name
+from tokend.domain.permissions import (
+    MAX_PER_TOKEN,
+    NAME_MAX_LENGTH,
+    NAME_PATTERN,
+    as_scope,
+    ensure_holds,
+    validate_name,
+)
 from tokend.domain.principal import Principal
 from tokend.http.errors import error_response
 
@@ -72,7 +79,15 @@ _IDENTITY_HEADERS = {
                 "in": "query",
                 "required": False,
                 "description": "A permission the token must hold; repeatable (all required).",
-                "schema": {"type": "array", "items": {"type": "string"}},
+                "schema": {
+                    "type": "array",
+                    "maxItems": MAX_PER_TOKEN,
+                    "items": {
+                        "type": "string",
+                        "pattern": f"^{NAME_PATTERN}$",
+                        "maxLength": NAME_MAX_LENGTH,
+                    },
+                },
                 "style": "form",
                 "explode": True,
             }
