@@ -26,14 +26,14 @@ class CachedTokenShortcuts:
             if path == user.PATH:
                 if scope["method"] == "GET" and await user.shortcut(scope, send):
                     return
-            elif path == check.PATH:
+            elif path == check.PATH or path.startswith(check.BELOW):
+                # Every method, and every path below it, is the one GET route; on a
+                # copy of the scope: the server keeps its own, so a HEAD still gets
+                # no body.
+                if scope["method"] != "GET" or path != check.PATH:
+                    scope = check.as_check(scope)
                 if await check.shortcut(scope, send):
                     return
-                if scope["method"] != "GET":
-                    # The check answers every method alike (a proxy forwards the
-                    # original request's); routed as the one GET route. A copy: the
-                    # server keeps the original, so a HEAD still gets no body.
-                    scope = {**scope, "method": "GET"}
             elif path == introspection.PATH and scope["method"] == "POST":
                 replay = await introspection.shortcut(scope, receive, send)
                 if replay is None:

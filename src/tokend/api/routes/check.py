@@ -34,6 +34,9 @@ from tokend.domain.principal import Principal
 from tokend.http.errors import error_response
 
 PATH = "/v1/auth/check"
+# Envoy's ext_authz appends the original request's path (and query) to the one it is
+# given: any path below the check's is the check.
+BELOW = PATH + "/"
 PARAMETER = "permission"
 
 Headers = Sequence[tuple[bytes, bytes]]
@@ -70,7 +73,9 @@ _IDENTITY_HEADERS = {
     "every method answers alike (proxies forward the original one). 200 with the token's "
     "identity in `X-Tokend-*` headers; 401 without a live token; 403 when it lacks a "
     "permission named by `?permission=` (repeat it: each one is required); 400 for a "
-    "malformed or unknown permission name, or any other query parameter.",
+    "malformed or unknown permission name, or any other query parameter. A path below "
+    "it (`/v1/auth/check/...`, as Envoy sends) is the same check; its query string is the "
+    "original request's and is ignored unless it names a permission.",
     openapi_extra={
         **BEARER_SECURITY,
         "parameters": [
@@ -102,6 +107,24 @@ async def check(request: Request) -> Response:
         # A name this process has not seen: the catalogue is read, in a thread.
         await run_in_threadpool(services.permissions.ensure_known, names)
     return _Raw(*decide(principal, names))
+
+
+def as_check(scope: Scope) -> Scope:
+    """The check's own scope for a request of any method to the check or a path below
+    it. Below it, the query string is the original request's, the client's: it is
+    ignored unless it names a permission (then read as usual, so that a proxy
+    configured with ``/v1/auth/check/?permission=`` is not silently let through; a
+    client adding one can only have itself refused)."""
+    checked = {**scope, "method": "GET", "path": PATH}
+    if scope["path"] != PATH and not _names_a_permission(scope.get("query_string", b"")):
+        checked["query_string"] = b""
+    return checked
+
+
+def _names_a_permission(query: bytes) -> bool:
+    # Decoded as `wanted` decodes it (the request head bounds its length).
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    return any(key == PARAMETER for key, _ in pairs)
 
 
 def wanted(query: bytes) -> frozenset[str]:
