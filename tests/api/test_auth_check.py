@@ -219,6 +219,18 @@ def test_a_path_below_the_check_is_the_check(
     assert raw_request(server.url, b"GET", b"/v1/auth/checks").status_code == 404
 
 
+def test_a_name_removed_from_the_catalogue_still_passes_its_holders(
+    server: Server, services: Services, alice: Account
+) -> None:
+    name = catalogue(services)
+    full = services.authenticator.authenticate(alice.token)
+    holder = services.tokens.create(full, name="holder", permissions=[name]).secret
+    services.permissions.remove(name)  # before the server ever heard of it
+    for _ in range(2):
+        assert check(server, holder, f"?permission={name}").status_code == 200
+        assert_error(check(server, alice.token, f"?permission={name}"), 400, "bad_request")
+
+
 def test_hostile_requests_never_fail_the_server(server: Server, alice: Account) -> None:
     hostile: list[tuple[bytes, list[tuple[bytes, bytes]]]] = [
         (b"/v1/auth/check", [(b"Authorization", b"Bearer " + b"\xff" * 40)]),

@@ -103,10 +103,19 @@ async def check(request: Request) -> Response:
     principal = await get_principal(request)  # 401 / 429 first: no catalogue probing
     services: Services = request.app.state.services
     names = wanted(request.scope["query_string"])
-    if not services.permissions.known_now(names):
-        # A name this process has not seen: the catalogue is read, in a thread.
-        await run_in_threadpool(services.permissions.ensure_known, names)
+    asked = _to_look_up(principal, names)
+    if not services.permissions.known_now(asked):
+        # A name not read lately: the catalogue is read, in a thread.
+        await run_in_threadpool(services.permissions.ensure_known, asked)
     return _Raw(*decide(principal, names))
+
+
+def _to_look_up(principal: Principal, names: frozenset[str]) -> frozenset[str]:
+    # A name the token holds is one its resource server checks, even if it has left
+    # the catalogue since (tokens keep their permissions): only the others are looked
+    # up, so a typo is refused (400) rather than quietly failing every token (403).
+    held = principal.permissions
+    return names if held is None or not names else names - held
 
 
 def as_check(scope: Scope) -> Scope:
@@ -210,7 +219,7 @@ async def shortcut(scope: Scope, send: Send) -> bool:
         names = wanted(scope["query_string"])
     except ValidationFailed:
         return False
-    if not services.permissions.known_now(names):
+    if not services.permissions.known_now(_to_look_up(principal, names)):
         return False
     status, headers, body = decide(principal, names)
     await send({"type": "http.response.start", "status": status, "headers": headers})
