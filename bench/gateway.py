@@ -8,12 +8,17 @@ falls on every endpoint alike. Every request carries a token the server has cach
 gateway or resource server sends all day. The figure of each row is the median of
 the per-round ratios to ``GET /v2/user`` of the same round.
 
+Beside req/s, the server's own CPU time per request (its master and workers, from
+/proc, over each wrk run): on a machine shared with other work, req/s moves with the
+load while the CPU one request costs the server moves much less.
+
     .venv/bin/python -m bench.gateway --rounds 5 --seconds 5
 """
 
 import argparse
 import contextlib
 import json
+import os
 import signal
 import statistics
 import subprocess
@@ -51,6 +56,8 @@ class GatewayResult:
     # Endpoint -> req/s of each round, in round order.
     per_round: dict[str, tuple[float, ...]]
     load: LoadSettings
+    # Endpoint -> the server's CPU microseconds per request of each round.
+    cpu_per_round: dict[str, tuple[float, ...]]
 
     def median(self, endpoint: str) -> float:
         return statistics.median(self.per_round[endpoint])
@@ -59,6 +66,14 @@ class GatewayResult:
         """The median over rounds of endpoint / GET /v2/user in the same round."""
         pairs = zip(self.per_round[endpoint], self.per_round[USER], strict=True)
         return statistics.median(mine / user for mine, user in pairs)
+
+    def cpu_us(self, endpoint: str) -> float:
+        return statistics.median(self.cpu_per_round[endpoint])
+
+    def cpu_ratio(self, endpoint: str) -> float:
+        """GET /v2/user's CPU per request over the endpoint's: as a throughput ratio,
+        what the endpoint would reach on cores of its own."""
+        return self.cpu_us(USER) / self.cpu_us(endpoint)
 
 
 def measure(
@@ -70,21 +85,49 @@ def measure(
     load = LoadSettings(threads=threads, connections=connections, seconds=max(1, round(seconds)))
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tokend-gw-")))
-        targets = start(stack, workdir)
+        targets, server = start(stack, workdir)
         for target in targets:
             progress(f"warming up {target.name} ({WARMUP_S} s)")
             run_wrk(target, LoadSettings(threads, connections, WARMUP_S))
         results: dict[str, list[float]] = {target.name: [] for target in targets}
+        cpu: dict[str, list[float]] = {target.name: [] for target in targets}
         for index in range(rounds):
             for target in rotated(targets, index):
+                before = cpu_seconds(server)
                 outcome = run_wrk(target, load)
+                spent = cpu_seconds(server) - before
                 results[target.name].append(outcome.requests_per_s)
-                progress(f"round {index + 1}/{rounds} {target.name}: {describe(outcome)}")
+                cpu[target.name].append(spent / outcome.requests * 1e6)
+                progress(
+                    f"round {index + 1}/{rounds} {target.name}: {describe(outcome)}, "
+                    f"{cpu[target.name][-1]:.0f} µs CPU a request"
+                )
         progress("stopping tokend")
-    return GatewayResult({name: tuple(values) for name, values in results.items()}, load)
+    return GatewayResult(
+        {name: tuple(values) for name, values in results.items()},
+        load,
+        {name: tuple(values) for name, values in cpu.items()},
+    )
 
 
-def start(stack: contextlib.ExitStack, workdir: Path) -> list[Target]:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process and all its descendants alive now (a server's
+    workers live as long as it does), from /proc."""
+    total, pending = 0.0, [pid]
+    ticks = os.sysconf("SC_CLK_TCK")
+    while pending:
+        current = pending.pop()
+        with contextlib.suppress(OSError):
+            # utime and stime are fields 14 and 15, counted after "(command)".
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending.extend(int(child) for child in children)
+    return total
+
+
+def start(stack: contextlib.ExitStack, workdir: Path) -> tuple[list[Target], int]:
     env = tokend_environment(workdir / "tokend.db")
     token = create_tokend_user(env, workdir)
     service = create_service(env, workdir)
@@ -106,7 +149,7 @@ def start(stack: contextlib.ExitStack, workdir: Path) -> list[Target]:
     process = stack.enter_context(running(command, log=log, env=env, cwd=workdir))
     wait_ready(targets[0], process)
     check_answers(targets, token)
-    return targets
+    return targets, process.pid
 
 
 def create_service(env: dict[str, str], workdir: Path) -> str:
@@ -143,12 +186,17 @@ def rows(result: GatewayResult) -> list[Row]:
     table = [
         Row(SECTION, f"{USER} (SQLite, cached token), req/s, {how}", f"{result.median(USER):,.0f}")
     ]
+    table.append(Row(SECTION, f"{USER}, server CPU a request", f"{result.cpu_us(USER):.0f} µs"))
     for endpoint, goal in GOALS.items():
         ratio = result.ratio(endpoint)
         table.append(Row(SECTION, f"{endpoint}, req/s", f"{result.median(endpoint):,.0f}"))
         table.append(
             Row(SECTION, f"{endpoint} / {USER} (median of per-round ratios)", f"{ratio:.2f}",
                 f">= {goal}", ratio >= goal)
+        )  # fmt: skip
+        table.append(
+            Row(SECTION, f"{endpoint}, server CPU a request ({USER}'s over it)",
+                f"{result.cpu_us(endpoint):.0f} µs ({result.cpu_ratio(endpoint):.2f})")
         )  # fmt: skip
     return table
 
@@ -158,7 +206,9 @@ def print_rounds(result: GatewayResult) -> None:
 
     print_table(rows(result), "tokend: the gateway endpoints against GET /v2/user")
     for name, values in result.per_round.items():
-        print(f"{name}: " + ", ".join(f"{value:,.0f}" for value in values) + " req/s")
+        cpu = ", ".join(f"{value:.0f}" for value in result.cpu_per_round[name])
+        rates = ", ".join(f"{value:,.0f}" for value in values)
+        print(f"{name}: {rates} req/s; {cpu} µs CPU a request")
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
