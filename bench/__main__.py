@@ -5,7 +5,8 @@
 3. cold verify (cache miss) with 1,000,000 tokens, SQLite and PostgreSQL;
 4. list latency, first and deep page, for a user with 10,000 tokens;
 5. revocation propagation between two nodes on one PostgreSQL;
-6. password sign-ins per second (argon2id), one core and all.
+6. password sign-ins per second (argon2id), one core and all;
+7. the gateway check and introspection against GET /v2/user, on one server.
 
 ``--quick`` runs each one small, to check that they work (figures mean little then).
 """
@@ -21,6 +22,7 @@ from types import FrameType
 
 from bench import (
     cold_verify,
+    gateway,
     hot_verify,
     http_throughput,
     list_latency,
@@ -56,6 +58,9 @@ def benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
          lambda: propagation.rows(propagation.measure(trials=10 if quick else 100))),
         ("6. sign-in",
          lambda: sign_in.rows(sign_in.measure(seconds=1 if quick else 5))),
+        ("7. gateway endpoints",
+         lambda: gateway.rows(gateway.measure(rounds=1, seconds=1) if quick
+                              else gateway.measure())),
     ]  # fmt: skip
 
 

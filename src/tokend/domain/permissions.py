@@ -36,7 +36,8 @@ NAME_MAX_LENGTH = 64
 DESCRIPTION_MAX_LENGTH = 200
 MAX_PER_TOKEN = 50
 # resource:action style, lower case: "deployments:read", "billing.invoices:write".
-_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*(?::[a-z0-9_.*-]+)*")
+NAME_PATTERN = r"[a-z0-9][a-z0-9_.-]*(?::[a-z0-9_.*-]+)*"
+_NAME = re.compile(NAME_PATTERN)
 
 # What introspection says for an unrestricted token's scope.
 UNRESTRICTED_SCOPE = "*"
@@ -96,6 +97,17 @@ def ensure_allows(permissions: Permissions, operation: Operation) -> None:
 def has(permissions: Permissions, name: str) -> bool:
     """Whether a token with ``permissions`` holds ``name`` (a resource server's check)."""
     return permissions is None or name in permissions
+
+
+def ensure_holds(permissions: Permissions, names: Iterable[str]) -> None:
+    """Raise `Forbidden` unless a token with ``permissions`` holds every one of ``names``
+    (a gateway's check: each name it asks for is required)."""
+    if permissions is None:
+        return
+    lacking = sorted(name for name in names if name not in permissions)
+    if lacking:
+        plural = "s" if len(lacking) > 1 else ""
+        raise Forbidden(f"This token lacks the permission{plural} {', '.join(lacking)}.")
 
 
 def ensure_grantable(requested: Permissions, held: Permissions) -> None:
