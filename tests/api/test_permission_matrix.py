@@ -226,3 +226,23 @@ def test_a_cached_restricted_token_is_still_checked(server: Server, services: Se
     with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
         assert [http.get("/v2/user").status_code for _ in range(3)] == [403, 403, 403]
         assert http.get("/v6/user/tokens").status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["personal", "team"])
+def test_the_gateway_check_needs_none_and_checks_those_asked(
+    server: Server, services: Services, kind: str
+) -> None:
+    # GET /v1/auth/check itself needs no permission (a token restricted to a resource
+    # server's names is the one a gateway sees most); ?permission= asks for any of them.
+    for permissions in PERMISSION_SETS:
+        caller = _caller(services, permissions, team=kind == "team")
+        headers = {"Authorization": f"Bearer {caller.token}"}
+        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
+            answer = http.get("/v1/auth/check")
+            assert answer.status_code == 200, (permissions, answer.text)
+            expected = "*" if permissions is None else " ".join(sorted(permissions))
+            assert answer.headers["x-tokend-permissions"] == expected
+            for name in ALL:
+                asked = http.get("/v1/auth/check", params={"permission": name})
+                held = permissions is None or name in permissions
+                assert asked.status_code == (200 if held else 403), (permissions, name)

@@ -10,7 +10,7 @@ from starlette.types import Message, Scope
 from tests.api.raw_http import raw_request
 from tests.conftest import Account
 from tests.support import Server
-from tokend.api.routes.user import CachedUserShortcut
+from tokend.api.shortcuts import CachedTokenShortcuts
 from tokend.bootstrap import Services
 
 
@@ -46,7 +46,7 @@ def call(services: Services, scope: Scope) -> tuple[list[Message], list[Scope]]:
 
     full = {"type": "http", "method": "GET", "path": "/v2/user", "headers": [], **scope}
     full["app"] = SimpleNamespace(state=SimpleNamespace(services=services))
-    asyncio.run(CachedUserShortcut(inner)(full, receive, send))
+    asyncio.run(CachedTokenShortcuts(inner)(full, receive, send))
     return sent, passed_on
 
 

@@ -16,6 +16,7 @@ from tokend.api.dependencies import get_principal
 from tokend.api.errors import install_error_handlers
 from tokend.api.github_keys import GitHubKeys
 from tokend.api.routes import (
+    check,
     docs,
     events,
     health,
@@ -29,6 +30,7 @@ from tokend.api.routes import (
     user,
     webhooks,
 )
+from tokend.api.shortcuts import CachedTokenShortcuts
 from tokend.bootstrap import bootstrap
 from tokend.http.serving import stop_with_supervisor
 from tokend.settings import Settings
@@ -69,12 +71,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
     )
     # Added first, so it runs inside the body limit (a GET may still declare a body).
-    app.add_middleware(user.CachedUserShortcut)
+    app.add_middleware(CachedTokenShortcuts)
     app.add_middleware(BodyLimitMiddleware)
     install_error_handlers(app)
-    # Matched in this order: the hottest path, GET /v2/user, first.
+    # Matched in this order: the hottest paths (GET /v2/user, the gateway check) first.
     routers = (
         user.router,
+        check.router,
         tokens.router,
         events.router,
         webhooks.router,

@@ -98,6 +98,17 @@ def has(permissions: Permissions, name: str) -> bool:
     return permissions is None or name in permissions
 
 
+def ensure_holds(permissions: Permissions, names: Iterable[str]) -> None:
+    """Raise `Forbidden` unless a token with ``permissions`` holds every one of ``names``
+    (a gateway's check: each name it asks for is required)."""
+    if permissions is None:
+        return
+    lacking = sorted(name for name in names if name not in permissions)
+    if lacking:
+        plural = "s" if len(lacking) > 1 else ""
+        raise Forbidden(f"This token lacks the permission{plural} {', '.join(lacking)}.")
+
+
 def ensure_grantable(requested: Permissions, held: Permissions) -> None:
     """A token holding ``held`` may make one holding ``requested``: nothing more than
     it has itself, and never an unrestricted one if it is restricted."""

@@ -1,16 +1,16 @@
 """The authenticated user: ``GET /v2/user``, and its shortcut for cached tokens.
 
 Services call this endpoint to check a token, so most requests carry a token the
-process has seen moments ago. `CachedUserShortcut` answers those at the ASGI level,
-before routing; everything else (no token, a bad one, a cache miss, an expiry or
-activeAt write due) goes on to the route, which has the one
-set of rules for them.
+process has seen moments ago. `shortcut` answers those at the ASGI level, before
+routing (tokend.api.shortcuts); everything else (no token, a bad one, a cache miss,
+an expiry or activeAt write due) goes on to the route, which has the one set of rules
+for them.
 """
 
 from functools import lru_cache
 
 from fastapi import APIRouter, Request, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from tokend.api.bearer import BEARER_SECURITY
 from tokend.api.dependencies import get_principal
@@ -49,34 +49,28 @@ def _body(user: User) -> bytes:
     return UserResponse(user=auth_user(user)).model_dump_json(by_alias=True).encode()
 
 
-class CachedUserShortcut:
-    """ASGI middleware: ``GET /v2/user`` with a cache-hit token, answered without
-    FastAPI's routing, request and response objects (most of a hit's cost). The
-    answer is byte for byte the route's."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "GET":
-            services: Services = scope["app"].state.services
-            principal = services.authenticator.hit(_authorization(scope))
-            # A live token is never rate-limited (SPEC §7): a hit needs no other check,
-            # but a restricted token's permissions are checked by the route.
-            if principal is not None and principal.token.permissions is None:
-                body = _body(principal.user)
-                headers = [
-                    (b"content-length", str(len(body)).encode()),
-                    (b"content-type", MEDIA_TYPE.encode()),
-                ]
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
+async def shortcut(scope: Scope, send: Send) -> bool:
+    """Answer a ``GET /v2/user`` with a plain cache hit and return True; else False,
+    and the route answers. The answer is byte for byte the route's."""
+    services: Services = scope["app"].state.services
+    principal = services.authenticator.hit(authorization(scope))
+    # A live token is never rate-limited (SPEC §7): a hit needs no other check,
+    # but a restricted token's permissions are checked by the route.
+    if principal is None or principal.token.permissions is not None:
+        return False
+    body = _body(principal.user)
+    headers = [
+        (b"content-length", str(len(body)).encode()),
+        (b"content-type", MEDIA_TYPE.encode()),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    return True
 
 
-def _authorization(scope: Scope) -> str | None:
-    # The first Authorization header, decoded as Starlette's Request.headers does.
+def authorization(scope: Scope) -> str | None:
+    """The bearer secret of the first Authorization header, decoded as Starlette's
+    Request.headers does."""
     for name, value in scope["headers"]:
         if name == b"authorization":
             return bearer_secret(value.decode("latin-1"))
