@@ -5,7 +5,9 @@
 3. cold verify (cache miss) with 1,000,000 tokens, SQLite and PostgreSQL;
 4. list latency, first and deep page, for a user with 10,000 tokens;
 5. revocation propagation between two nodes on one PostgreSQL;
-6. password sign-ins per second (argon2id), one core and all.
+6. password sign-ins per second (argon2id), one core and all;
+8. the price of tokend's check behind nginx (deploy/nginx/tokend.conf): req/s and
+   latency with the check and without.
 
 ``--quick`` runs each one small, to check that they work (figures mean little then).
 """
@@ -25,6 +27,7 @@ from bench import (
     http_throughput,
     list_latency,
     propagation,
+    proxy_check,
     sign_in,
 )
 from bench.report import Row, print_table
@@ -56,6 +59,9 @@ def benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
          lambda: propagation.rows(propagation.measure(trials=10 if quick else 100))),
         ("6. sign-in",
          lambda: sign_in.rows(sign_in.measure(seconds=1 if quick else 5))),
+        ("8. nginx check",
+         lambda: proxy_check.rows(proxy_check.measure(rounds=1, seconds=1) if quick
+                                  else proxy_check.measure())),
     ]  # fmt: skip
 
 
