@@ -6,6 +6,7 @@
 4. list latency, first and deep page, for a user with 10,000 tokens;
 5. revocation propagation between two nodes on one PostgreSQL;
 6. password sign-ins per second (argon2id), one core and all;
+7. the gateway check and introspection against GET /v2/user, on one server;
 8. the price of tokend's check behind nginx (deploy/nginx/tokend.conf): req/s and
    latency with the check and without.
 
@@ -23,6 +24,7 @@ from types import FrameType
 
 from bench import (
     cold_verify,
+    gateway,
     hot_verify,
     http_throughput,
     list_latency,
@@ -59,6 +61,9 @@ def benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
          lambda: propagation.rows(propagation.measure(trials=10 if quick else 100))),
         ("6. sign-in",
          lambda: sign_in.rows(sign_in.measure(seconds=1 if quick else 5))),
+        ("7. gateway endpoints",
+         lambda: gateway.rows(gateway.measure(rounds=1, seconds=1) if quick
+                              else gateway.measure())),
         ("8. nginx check",
          lambda: proxy_check.rows(proxy_check.measure(rounds=1, seconds=1) if quick
                                   else proxy_check.measure())),

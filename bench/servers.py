@@ -24,12 +24,14 @@ class BenchError(RuntimeError):
 
 @dataclass(frozen=True)
 class Target:
-    """One server under load: where to send the request and with which headers."""
+    """One server under load: where to send the request, with which headers (and,
+    for anything but a GET, which wrk script)."""
 
     name: str
     url: str
     headers: Mapping[str, str]
     log: Path
+    script: Path | None = None  # a wrk Lua script (a POST and its body, say)
 
 
 def progress(message: str) -> None:

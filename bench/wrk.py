@@ -58,6 +58,8 @@ def run_wrk(target: Target, load: LoadSettings, *, latency: bool = False) -> Wrk
         command.append("--latency")
     for name, value in target.headers.items():
         command += ["-H", f"{name}: {value}"]
+    if target.script is not None:
+        command += ["-s", str(target.script)]
     command.append(target.url)
     finished = subprocess.run(command, capture_output=True, text=True, timeout=load.seconds + 60)
     if finished.returncode != 0:

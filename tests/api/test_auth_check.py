@@ -193,6 +193,44 @@ def test_unknown_or_malformed_permissions_are_refused(
     assert check(server, None, "?permission=nothing:known").status_code == 401
 
 
+def test_a_path_below_the_check_is_the_check(
+    server: Server, services: Services, alice: Account
+) -> None:
+    # Envoy's ext_authz appends the original request's path and query to the check's.
+    full = services.authenticator.authenticate(alice.token)
+    reader = services.tokens.create(full, name="reader", permissions=["user:read"]).secret
+    for token, target, status in (
+        (alice.token, "/api/deployments", 200),
+        (alice.token, "/api/deployments?page=2&sort=name", 200),  # the client's: ignored
+        (alice.token, "/", 200),
+        (reader, "/api/x?permission=user:read", 200),  # a permission named is read as usual
+        (reader, "/api/x?permission=tokens:read", 403),
+        (reader, "/api/x?permission=user:read&page=2", 400),
+        (None, "/api/deployments", 401),
+        (SecretFormat().generate(), "/api/deployments", 401),
+    ):
+        for method in (b"GET", b"POST"):
+            for _ in range(2):  # a miss, then a hit
+                answer = check(server, token, target, method)
+                assert answer.status_code == status, (target, method, answer.text)
+                if status == 200:
+                    assert answer.headers["x-tokend-user-id"] == alice.user_id
+    # Only below it: /v1/auth/checks is no path of tokend's.
+    assert raw_request(server.url, b"GET", b"/v1/auth/checks").status_code == 404
+
+
+def test_a_name_removed_from_the_catalogue_still_passes_its_holders(
+    server: Server, services: Services, alice: Account
+) -> None:
+    name = catalogue(services)
+    full = services.authenticator.authenticate(alice.token)
+    holder = services.tokens.create(full, name="holder", permissions=[name]).secret
+    services.permissions.remove(name)  # before the server ever heard of it
+    for _ in range(2):
+        assert check(server, holder, f"?permission={name}").status_code == 200
+        assert_error(check(server, alice.token, f"?permission={name}"), 400, "bad_request")
+
+
 def test_hostile_requests_never_fail_the_server(server: Server, alice: Account) -> None:
     hostile: list[tuple[bytes, list[tuple[bytes, bytes]]]] = [
         (b"/v1/auth/check", [(b"Authorization", b"Bearer " + b"\xff" * 40)]),
@@ -255,8 +293,11 @@ def test_shortcut_answers_only_plain_cache_hits(
     assert [scope["method"] for scope in passed_on] == ["GET"]  # routed as the GET route
 
     services.authenticator.authenticate(secret)  # what the route does on that miss
-    for method in ("GET", "POST", "HEAD", "PROPFIND"):
-        sent, passed_on = call(services, {"headers": bearer(secret), "method": method})
+    for method, path in (("GET", PATH), ("POST", PATH), ("HEAD", PATH), ("PROPFIND", PATH),
+                         ("GET", PATH + "/"), ("DELETE", PATH + "/api/x")):  # fmt: skip
+        sent, passed_on = call(
+            services, {"headers": bearer(secret), "method": method, "path": path}
+        )
         assert passed_on == []
         assert sent[0]["status"] == 200
         assert dict(sent[0]["headers"])[b"x-tokend-permissions"] == b"*"
@@ -265,7 +306,8 @@ def test_shortcut_answers_only_plain_cache_hits(
     others: list[Scope] = [
         {"headers": bearer(secret), "query_string": f"permission={unknown}".encode()},
         {"headers": bearer(secret), "query_string": b"permission=Bad"},
-        {"headers": bearer(secret), "path": PATH + "/"},
+        {"headers": bearer(secret), "path": PATH + "x"},
+        {"headers": bearer(secret), "path": "/v1/auth"},
         {"headers": []},
         {"headers": bearer(secret[:-1] + ("x" if secret[-1] != "x" else "y"))},
     ]

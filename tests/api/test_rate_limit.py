@@ -97,6 +97,27 @@ def test_a_burst_of_bad_tokens_is_refused_with_429(make_server: MakeServer, alic
             assert anonymous.get(path).status_code == 200, path
 
 
+def test_the_gateway_check_is_limited_like_every_endpoint(
+    make_server: MakeServer, alice: Account
+) -> None:
+    node = make_server()
+    check = "/v1/auth/check"
+    for _ in range(2):  # cached now: the check's shortcut
+        assert use(node, alice.token, check).status_code == 200
+    for _ in range(LIMIT):  # failures at the check count toward the address's limit
+        with node.client(SecretFormat().generate()) as api:
+            assert_error(api.get(check), 401, "invalid_token")
+    with node.client(SecretFormat().generate()) as api:
+        limited = api.post(check)  # any method: a proxy may forward the original one
+    assert_rate_limited(limited)
+    assert set(limited.headers) >= {"retry-after"}
+    assert not any(name.startswith("x-tokend-") for name in limited.headers)
+    # GET /v2/user is refused alike, with the same body shape; live tokens still pass.
+    assert_rate_limited(guess(node))
+    assert use(node, alice.token, check).status_code == 200
+    assert use(node, alice.token, check + "?permission=user:read").status_code == 200
+
+
 def test_the_address_works_again_when_the_window_ends(
     make_server: MakeServer, alice: Account
 ) -> None:

@@ -13,6 +13,7 @@ from tokend.bootstrap import Services, bootstrap
 from tokend.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tokend.domain.permissions import BUILTIN
 from tokend.domain.principal import Principal
+from tokend.service.permissions import PermissionService
 from tokend.settings import Settings
 from tokend.storage.migrate import upgrade
 
@@ -112,3 +113,28 @@ def test_the_catalogue(services: Services) -> None:
         services.permissions.remove("reports:export")
     with pytest.raises(Conflict):
         services.permissions.remove("tokens:write")
+
+
+def test_the_checks_known_names_are_read_once_then_trusted_a_while(
+    services: Services,
+) -> None:
+    # A service of its own over the same database: what it has read is its own.
+    fresh = PermissionService(uow=services.permissions.uow)
+    assert fresh.known_now(frozenset())
+    assert fresh.known_now(frozenset({"user:read"}))  # tokend's own: never looked up
+    assert not fresh.known_now(frozenset({"deployments:read"}))
+    fresh.ensure_known(frozenset({"deployments:read"}))
+    assert fresh.known_now(frozenset({"deployments:read"}))
+    with pytest.raises(ValidationFailed, match="Unknown permission: nothing:here"):
+        fresh.ensure_known(frozenset({"deployments:read", "nothing:here"}))
+    assert not fresh.known_now(frozenset({"nothing:here"}))  # an unknown name is not kept
+
+    # Removed from the catalogue: trusted until the names are read again.
+    name = f"gone{next(_names)}:read"
+    services.permissions.add(name, "soon removed")
+    forgetful = PermissionService(uow=services.permissions.uow, known_for_s=0.0)
+    forgetful.ensure_known(frozenset({name}))
+    services.permissions.remove(name)
+    assert not forgetful.known_now(frozenset({name}))  # its time is up: read again
+    with pytest.raises(ValidationFailed, match="Unknown permission"):
+        forgetful.ensure_known(frozenset({name}))

@@ -1,7 +1,7 @@
 """The shortcuts for cached tokens: the endpoints services call on every request
 they serve, answered at the ASGI level, before routing.
 
-``GET /v2/user`` and the gateway check mostly carry tokens the process
+``GET /v2/user``, the gateway check and introspection mostly carry tokens the process
 has seen moments ago. For those, FastAPI's routing, request and response objects are
 most of the cost, so each endpoint's ``shortcut`` answers a plain cache hit itself,
 byte for byte as its route would; everything else (no token, a bad one, a miss, an
@@ -11,7 +11,7 @@ the route, which has the one set of rules for them.
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tokend.api.routes import check, user
+from tokend.api.routes import check, introspection, user
 
 
 class CachedTokenShortcuts:
@@ -26,12 +26,17 @@ class CachedTokenShortcuts:
             if path == user.PATH:
                 if scope["method"] == "GET" and await user.shortcut(scope, send):
                     return
-            elif path == check.PATH:
+            elif path == check.PATH or path.startswith(check.BELOW):
+                # Every method, and every path below it, is the one GET route; on a
+                # copy of the scope: the server keeps its own, so a HEAD still gets
+                # no body.
+                if scope["method"] != "GET" or path != check.PATH:
+                    scope = check.as_check(scope)
                 if await check.shortcut(scope, send):
                     return
-                if scope["method"] != "GET":
-                    # The check answers every method alike (a proxy forwards the
-                    # original request's); routed as the one GET route. A copy: the
-                    # server keeps the original, so a HEAD still gets no body.
-                    scope = {**scope, "method": "GET"}
+            elif path == introspection.PATH and scope["method"] == "POST":
+                replay = await introspection.shortcut(scope, receive, send)
+                if replay is None:
+                    return
+                receive = replay
         await self.app(scope, receive, send)

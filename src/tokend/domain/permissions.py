@@ -36,7 +36,8 @@ NAME_MAX_LENGTH = 64
 DESCRIPTION_MAX_LENGTH = 200
 MAX_PER_TOKEN = 50
 # resource:action style, lower case: "deployments:read", "billing.invoices:write".
-_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*(?::[a-z0-9_.*-]+)*")
+NAME_PATTERN = r"[a-z0-9][a-z0-9_.-]*(?::[a-z0-9_.*-]+)*"
+_NAME = re.compile(NAME_PATTERN)
 
 # What introspection says for an unrestricted token's scope.
 UNRESTRICTED_SCOPE = "*"

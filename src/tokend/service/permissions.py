@@ -1,5 +1,6 @@
 """The permission catalogue's use cases: the names an operator lets tokens carry."""
 
+import time
 from collections.abc import Set
 from dataclasses import dataclass, field
 
@@ -14,38 +15,54 @@ from tokend.domain.permissions import (
 from tokend.service.clock import Clock, system_clock
 from tokend.service.ports import UnitOfWorkFactory
 
+# How long a catalogued name is trusted without reading the catalogue again: a name
+# removed is refused by every node within this time.
+KNOWN_FOR_S = 60.0
+
 
 class _KnownNames:
-    """The catalogue's names seen so far. Only ever grows: a name removed from the
-    catalogue stays on the tokens that hold it, and a resource server may still check
-    it, so it stays a name worth checking."""
+    """The catalogue's names read lately, and until when they are trusted."""
 
-    def __init__(self) -> None:
+    def __init__(self, trusted_for_s: float) -> None:
         self.names: frozenset[str] = frozenset(BUILTIN)
+        self.until = time.monotonic() + trusted_for_s
 
 
 @dataclass(frozen=True, slots=True)
 class PermissionService:
     uow: UnitOfWorkFactory
     clock: Clock = system_clock
-    _known: _KnownNames = field(default_factory=_KnownNames, init=False, repr=False)
+    known_for_s: float = KNOWN_FOR_S
+    # A one-item list: the service is frozen, the names it knows are not.
+    _known: list[_KnownNames] = field(default_factory=list, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._known.append(_KnownNames(self.known_for_s))
 
     def known_now(self, names: Set[str]) -> bool:
         """Whether every name is known without asking the database (for the check's
         shortcut, which never does I/O); False means "ask `ensure_known`"."""
-        return names <= self._known.names
+        if not names:
+            return True
+        known = self._known[0]
+        if time.monotonic() >= known.until:
+            # Forgotten, so that a name removed from the catalogue is read again.
+            self._known[0] = _KnownNames(self.known_for_s)
+            return names <= BUILTIN.keys()
+        return names <= known.names
 
     def ensure_known(self, names: Set[str]) -> None:
         """Raise ValidationFailed unless every name is tokend's own or catalogued. Names
-        not seen before are read from the catalogue (one query), then remembered."""
-        unseen = frozenset(names) - self._known.names
+        not known lately are read from the catalogue (one query), then remembered."""
+        known = self._known[0]
+        unseen = frozenset(names) - known.names
         if not unseen:
             return
         with self.uow() as uow:
             found = uow.permissions.known(unseen)
         # One assignment of a new frozenset: readers on the event loop see the old set
         # or the new one, never one being changed.
-        self._known.names = self._known.names | found
+        known.names = known.names | found
         ensure_known(unseen, found)
 
     def add(self, name: str, description: str) -> CataloguedPermission:

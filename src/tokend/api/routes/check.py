@@ -22,11 +22,21 @@ from tokend.api.routes.responses import errors
 from tokend.api.routes.user import authorization
 from tokend.bootstrap import Services
 from tokend.domain.errors import Forbidden, ValidationFailed
-from tokend.domain.permissions import MAX_PER_TOKEN, as_scope, ensure_holds, validate_name
+from tokend.domain.permissions import (
+    MAX_PER_TOKEN,
+    NAME_MAX_LENGTH,
+    NAME_PATTERN,
+    as_scope,
+    ensure_holds,
+    validate_name,
+)
 from tokend.domain.principal import Principal
 from tokend.http.errors import error_response
 
 PATH = "/v1/auth/check"
+# Envoy's ext_authz appends the original request's path (and query) to the one it is
+# given: any path below the check's is the check.
+BELOW = PATH + "/"
 PARAMETER = "permission"
 
 Headers = Sequence[tuple[bytes, bytes]]
@@ -63,7 +73,9 @@ _IDENTITY_HEADERS = {
     "every method answers alike (proxies forward the original one). 200 with the token's "
     "identity in `X-Tokend-*` headers; 401 without a live token; 403 when it lacks a "
     "permission named by `?permission=` (repeat it: each one is required); 400 for a "
-    "malformed or unknown permission name, or any other query parameter.",
+    "malformed or unknown permission name, or any other query parameter. A path below "
+    "it (`/v1/auth/check/...`, as Envoy sends) is the same check; its query string is the "
+    "original request's and is ignored unless it names a permission.",
     openapi_extra={
         **BEARER_SECURITY,
         "parameters": [
@@ -72,7 +84,15 @@ _IDENTITY_HEADERS = {
                 "in": "query",
                 "required": False,
                 "description": "A permission the token must hold; repeatable (all required).",
-                "schema": {"type": "array", "items": {"type": "string"}},
+                "schema": {
+                    "type": "array",
+                    "maxItems": MAX_PER_TOKEN,
+                    "items": {
+                        "type": "string",
+                        "pattern": f"^{NAME_PATTERN}$",
+                        "maxLength": NAME_MAX_LENGTH,
+                    },
+                },
                 "style": "form",
                 "explode": True,
             }
@@ -83,10 +103,37 @@ async def check(request: Request) -> Response:
     principal = await get_principal(request)  # 401 / 429 first: no catalogue probing
     services: Services = request.app.state.services
     names = wanted(request.scope["query_string"])
-    if not services.permissions.known_now(names):
-        # A name this process has not seen: the catalogue is read, in a thread.
-        await run_in_threadpool(services.permissions.ensure_known, names)
+    asked = _to_look_up(principal, names)
+    if not services.permissions.known_now(asked):
+        # A name not read lately: the catalogue is read, in a thread.
+        await run_in_threadpool(services.permissions.ensure_known, asked)
     return _Raw(*decide(principal, names))
+
+
+def _to_look_up(principal: Principal, names: frozenset[str]) -> frozenset[str]:
+    # A name the token holds is one its resource server checks, even if it has left
+    # the catalogue since (tokens keep their permissions): only the others are looked
+    # up, so a typo is refused (400) rather than quietly failing every token (403).
+    held = principal.permissions
+    return names if held is None or not names else names - held
+
+
+def as_check(scope: Scope) -> Scope:
+    """The check's own scope for a request of any method to the check or a path below
+    it. Below it, the query string is the original request's, the client's: it is
+    ignored unless it names a permission (then read as usual, so that a proxy
+    configured with ``/v1/auth/check/?permission=`` is not silently let through; a
+    client adding one can only have itself refused)."""
+    checked = {**scope, "method": "GET", "path": PATH}
+    if scope["path"] != PATH and not _names_a_permission(scope.get("query_string", b"")):
+        checked["query_string"] = b""
+    return checked
+
+
+def _names_a_permission(query: bytes) -> bool:
+    # Decoded as `wanted` decodes it (the request head bounds its length).
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    return any(key == PARAMETER for key, _ in pairs)
 
 
 def wanted(query: bytes) -> frozenset[str]:
@@ -168,13 +215,17 @@ async def shortcut(scope: Scope, send: Send) -> bool:
     principal = services.authenticator.hit(authorization(scope))
     if principal is None:
         return False
-    try:
-        names = wanted(scope["query_string"])
-    except ValidationFailed:
-        return False
-    if not services.permissions.known_now(names):
-        return False
-    status, headers, body = decide(principal, names)
+    query = scope["query_string"]
+    if not query:  # most checks ask for no permission: decide's answer, directly
+        status, headers, body = 200, _identity(principal), b""
+    else:
+        try:
+            names = wanted(query)
+        except ValidationFailed:
+            return False
+        if not services.permissions.known_now(_to_look_up(principal, names)):
+            return False
+        status, headers, body = decide(principal, names)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
     return True
