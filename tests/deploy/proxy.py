@@ -170,7 +170,8 @@ class Seen:
 
 class EchoUpstream:
     """The application behind nginx: answers 200 with the request it received as
-    JSON, and keeps every request so a test can tell it was never reached."""
+    JSON (or the status a ``/status/NNN`` path names, with the same body), and keeps
+    every request so a test can tell it was never reached."""
 
     def __init__(self) -> None:
         self.seen: list[Seen] = []
@@ -188,7 +189,10 @@ class EchoUpstream:
                     {"method": seen.method, "path": seen.path, "headers": seen.headers,
                      "body": body.decode("latin-1")}
                 ).encode()  # fmt: skip
-                self.send_response(200)
+                status = 200
+                if self.path.startswith("/status/"):
+                    status = int(self.path.split("/")[2])
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()

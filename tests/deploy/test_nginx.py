@@ -257,6 +257,42 @@ def test_a_location_that_needs_a_permission_refuses_a_token_without_it(
     assert echo.seen[-1].path == "/admin/users"
 
 
+@pytest.mark.parametrize("status", [401, 403, 429, 500, 503])
+def test_the_application_s_own_errors_reach_the_client_as_they_are(
+    gateway: Nginx, echo: EchoUpstream, alice: Account, status: int
+) -> None:
+    # error_page 401 403 500 is for the check's answers only: the application's own
+    # must never be replaced by tokend's (or by a second check that would pass).
+    before = len(echo.seen)
+    answer = through(gateway, f"/status/{status}", alice.token)
+    assert answer.status_code == status
+    assert answer.json()["path"] == f"/status/{status}"
+    assert len(echo.seen) == before + 1
+
+
+def test_the_check_s_locations_cannot_be_requested(
+    gateway: Nginx, echo: EchoUpstream, alice: Account
+) -> None:
+    before = len(echo.seen)
+    for path in ("/_tokend/check", "/_tokend/check?permission=x", "/@tokend_refused"):
+        answer = through(gateway, path, alice.token)
+        # Internal: nginx's 404 when asked from outside, never the check's 200 and
+        # headers; the named location is a name, not a path, so it is the upstream's.
+        assert not [name for name in answer.headers if name.lower().startswith("x-tokend-")]
+        if path.startswith("/_tokend"):
+            assert answer.status_code == 404, (path, answer.status_code)
+    assert [seen.path for seen in echo.seen[before:]] == ["/@tokend_refused"]
+
+
+def test_the_health_check_is_nginx_s_own_and_needs_no_token(
+    gateway: Nginx, echo: EchoUpstream
+) -> None:
+    before = len(echo.seen)
+    answer = through(gateway, "/healthz")
+    assert (answer.status_code, answer.text) == (200, "ok\n")
+    assert len(echo.seen) == before
+
+
 def test_the_secret_is_in_no_log_nginx_writes(
     gateway: Nginx, make_user: Callable[..., Account]
 ) -> None:
