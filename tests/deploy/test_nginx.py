@@ -14,6 +14,7 @@ import pytest
 from tests.api.assertions import INVALID_TOKEN_CHALLENGE, REALM, assert_error
 from tests.api.raw_http import raw_request
 from tests.conftest import Account
+from tests.deploy import proxy
 from tests.deploy.proxy import (
     SHIPPED,
     EchoUpstream,
@@ -337,3 +338,15 @@ def test_the_failure_limit_s_429_reaches_the_client_with_retry_after(
         # A live token is never limited (SPEC §7), through nginx too.
         assert through(nginx, token=alice.token).status_code == 200
         assert len(echo.seen) == before + 1
+
+
+@pytest.mark.parametrize(
+    ("in_ci", "outcome"), [(True, pytest.fail.Exception), (False, pytest.skip.Exception)]
+)
+def test_a_missing_nginx_fails_under_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, in_ci: bool, outcome: type[BaseException]
+) -> None:
+    monkeypatch.setattr(proxy, "NGINX", str(tmp_path / "no-nginx"))
+    monkeypatch.setattr(proxy, "IN_CI", in_ci)
+    with pytest.raises(outcome, match="nginx is not installed"):
+        proxy.require_nginx()
