@@ -186,6 +186,11 @@ def test_unknown_or_malformed_permissions_are_refused(
             answer = check(server, alice.token, query)
             assert_error(answer, 400, "bad_request")
             assert says in answer.json()["error"]["message"], query
+    # A secret pasted as a name is not said back.
+    answer = check(server, alice.token, f"?permission={alice.token}")
+    assert_error(answer, 400, "bad_request")
+    assert alice.token not in answer.text
+    assert alice.token[:16] not in answer.text
     # A name added to the catalogue is known from then on, without a restart.
     services.permissions.add(later, "Added after the first check.")
     assert check(server, alice.token, f"?permission={later}").status_code == 200

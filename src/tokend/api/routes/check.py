@@ -156,7 +156,15 @@ def wanted(query: bytes) -> frozenset[str]:
             raise ValidationFailed(
                 f"The only query parameter is '{PARAMETER}' (repeat it: each one is required)."
             )
-        names.append(validate_name(value))
+        try:
+            names.append(validate_name(value))
+        except ValidationFailed:
+            # Said without the value: a secret pasted into a URL must not come back.
+            raise ValidationFailed(
+                f"A '{PARAMETER}' is not a permission name: lower-case letters, digits and "
+                f". _ - in parts joined by ':' (deployments:read), at most {NAME_MAX_LENGTH} "
+                "characters."
+            ) from None
     return frozenset(names)
 
 
