@@ -6,7 +6,9 @@
 4. list latency, first and deep page, for a user with 10,000 tokens;
 5. revocation propagation between two nodes on one PostgreSQL;
 6. password sign-ins per second (argon2id), one core and all;
-7. the gateway check and introspection against GET /v2/user, on one server.
+7. the gateway check and introspection against GET /v2/user, on one server;
+8. the price of tokend's check behind nginx (deploy/nginx/tokend.conf): req/s and
+   latency with the check and without.
 
 ``--quick`` runs each one small, to check that they work (figures mean little then).
 """
@@ -27,6 +29,7 @@ from bench import (
     http_throughput,
     list_latency,
     propagation,
+    proxy_check,
     sign_in,
 )
 from bench.report import Row, print_table
@@ -61,6 +64,9 @@ def benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         ("7. gateway endpoints",
          lambda: gateway.rows(gateway.measure(rounds=1, seconds=1) if quick
                               else gateway.measure())),
+        ("8. nginx check",
+         lambda: proxy_check.rows(proxy_check.measure(rounds=1, seconds=1) if quick
+                                  else proxy_check.measure())),
     ]  # fmt: skip
 
 

@@ -14,6 +14,9 @@ _TOTAL = re.compile(r"^\s*(\d+) requests in ", re.MULTILINE)
 _NON_2XX = re.compile(r"^\s*Non-2xx or 3xx responses:\s+(\d+)\s*$", re.MULTILINE)
 # wrk prints this line only when some count is non-zero.
 _SOCKET_ERRORS = re.compile(r"^\s*Socket errors: .*$", re.MULTILINE)
+# --latency's distribution: "     50%  635.91us" (us, ms, s or m).
+_PERCENTILE = re.compile(r"^\s+(50|99)%\s+([0-9.]+)(us|ms|s|m)\s*$", re.MULTILINE)
+_MS_PER_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,9 @@ class LoadSettings:
 class WrkResult:
     requests_per_s: float
     requests: int
+    # With run_wrk(..., latency=True): the latency percentiles, in milliseconds.
+    p50_ms: float | None = None
+    p99_ms: float | None = None
 
 
 def require_wrk() -> str:
@@ -38,14 +44,18 @@ def require_wrk() -> str:
     return path
 
 
-def run_wrk(target: Target, load: LoadSettings) -> WrkResult:
-    """Load one target; any non-2xx answer or timeout fails the benchmark."""
+def run_wrk(target: Target, load: LoadSettings, *, latency: bool = False) -> WrkResult:
+    """Load one target; any non-2xx answer or timeout fails the benchmark. ``latency``:
+    also the 50th and 99th percentiles of the latency wrk measured (closed loop: each
+    connection sends its next request when the answer is in)."""
     command = [
         require_wrk(),
         f"-t{load.threads}",
         f"-c{load.connections}",
         f"-d{load.seconds}s",
     ]
+    if latency:
+        command.append("--latency")
     for name, value in target.headers.items():
         command += ["-H", f"{name}: {value}"]
     if target.script is not None:
@@ -77,4 +87,10 @@ def parse(name: str, report: str) -> WrkResult:
         raise BenchError(f"{name}: wrk saw socket errors:\n{report}")
     if int(total.group(1)) == 0:
         raise BenchError(f"{name} answered no request at all:\n{report}")
-    return WrkResult(float(rate.group(1)), int(total.group(1)))
+    percentiles = {
+        int(match.group(1)): float(match.group(2)) * _MS_PER_UNIT[match.group(3)]
+        for match in _PERCENTILE.finditer(report)
+    }
+    return WrkResult(
+        float(rate.group(1)), int(total.group(1)), percentiles.get(50), percentiles.get(99)
+    )
