@@ -5,7 +5,9 @@
 3. cold verify (cache miss) with 1,000,000 tokens, SQLite and PostgreSQL;
 4. list latency, first and deep page, for a user with 10,000 tokens;
 5. revocation propagation between two nodes on one PostgreSQL;
-6. password sign-ins per second (argon2id), one core and all.
+6. password sign-ins per second (argon2id), one core and all;
+7. webhooks: deliveries/s to a local receiver (SQLite and PostgreSQL), and token
+   creation with 10 webhooks against none.
 
 ``--quick`` runs each one small, to check that they work (figures mean little then).
 """
@@ -26,6 +28,7 @@ from bench import (
     list_latency,
     propagation,
     sign_in,
+    webhooks,
 )
 from bench.report import Row, print_table
 from bench.servers import progress
@@ -56,6 +59,9 @@ def benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
          lambda: propagation.rows(propagation.measure(trials=10 if quick else 100))),
         ("6. sign-in",
          lambda: sign_in.rows(sign_in.measure(seconds=1 if quick else 5))),
+        ("7. webhooks",
+         lambda: webhooks.rows(webhooks.measure(20, rounds=1, seconds=1) if quick
+                               else webhooks.measure())),
     ]  # fmt: skip
 
 

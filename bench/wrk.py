@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.servers import BenchError, Target, log_tail
 
@@ -38,14 +39,17 @@ def require_wrk() -> str:
     return path
 
 
-def run_wrk(target: Target, load: LoadSettings) -> WrkResult:
-    """Load one target; any non-2xx answer or timeout fails the benchmark."""
+def run_wrk(target: Target, load: LoadSettings, script: Path | None = None) -> WrkResult:
+    """Load one target; any non-2xx answer or timeout fails the benchmark. ``script``:
+    a wrk Lua script, e.g. one that makes every request a POST (see post_script)."""
     command = [
         require_wrk(),
         f"-t{load.threads}",
         f"-c{load.connections}",
         f"-d{load.seconds}s",
     ]
+    if script is not None:
+        command += ["-s", str(script)]
     for name, value in target.headers.items():
         command += ["-H", f"{name}: {value}"]
     command.append(target.url)
@@ -57,6 +61,23 @@ def run_wrk(target: Target, load: LoadSettings) -> WrkResult:
     except BenchError as error:
         # The server's own log usually says why it answered what it did.
         raise BenchError(f"{error}\n{target.name} log:\n{log_tail(target.log)}") from None
+
+
+def post_script(path: Path, body: str, content_type: str = "application/json") -> Path:
+    """Write a wrk script that sends every request as a POST of ``body``."""
+
+    def lua(text: str) -> str:
+        # A Lua long string: no escaping to get wrong, as long as its closing
+        # bracket is not in the text.
+        if "]==]" in text:
+            raise ValueError("the body cannot be put in a Lua long string")
+        return f"[==[{text}]==]"
+
+    path.write_text(
+        f'wrk.method = "POST"\nwrk.body = {lua(body)}\n'
+        f'wrk.headers["Content-Type"] = {lua(content_type)}\n'
+    )
+    return path
 
 
 def parse(name: str, report: str) -> WrkResult:
