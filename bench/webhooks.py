@@ -78,10 +78,17 @@ class DeliveryResult:
     create_seconds: float  # first creation request -> last creation answered
     duplicates: int
     verified: int  # signatures verified with standardwebhooks
+    # The same number of deliveries made with no server running, then sent by a new
+    # one: from the first delivery to the last, the sender alone.
+    drain_seconds: float = 0.0
 
     @property
     def per_s(self) -> float:
         return self.deliveries / self.seconds
+
+    @property
+    def drain_per_s(self) -> float:
+        return self.deliveries / self.drain_seconds
 
     @property
     def created_per_s(self) -> float:
@@ -201,12 +208,29 @@ def receiver_capacity(base: str, workdir: Path) -> float:
 
 def start_node(stack: contextlib.ExitStack, name: str, database_url: str, workdir: Path) -> Node:
     """Migrate, make the user, start tokend serve (WORKERS workers) and wait for it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOKEND_")}
-    env["TOKEND_DATABASE_URL"] = database_url
-    env["TOKEND_WEBHOOK_ALLOW_PRIVATE"] = "true"  # the receiver is on loopback
+    env = node_environment(database_url)
     tokend_cli(["db", "upgrade"], env, workdir)
     created = tokend_cli(["admin", "create-user", "bench", "--format", "json"], env, workdir)
     headers = {"Authorization": f"Bearer {json.loads(created)['bearerToken']}"}
+    return serve(stack, name, database_url, headers, workdir)
+
+
+def node_environment(database_url: str) -> dict[str, str]:
+    # Only these: a caller's TOKEND_* would make this tokend differ from the default.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOKEND_")}
+    env["TOKEND_DATABASE_URL"] = database_url
+    env["TOKEND_WEBHOOK_ALLOW_PRIVATE"] = "true"  # the receiver is on loopback
+    return env
+
+
+def serve(
+    stack: contextlib.ExitStack,
+    name: str,
+    database_url: str,
+    headers: dict[str, str],
+    workdir: Path,
+) -> Node:
+    env = node_environment(database_url)
     port = free_port()
     command = [sys.executable, "-m", "tokend", "serve", "--host", HOST, "--port", str(port)]
     command += ["--workers", str(WORKERS)]
@@ -250,30 +274,78 @@ def client(node: Node) -> httpx.Client:
 def measure_delivery(receiver: str, backend: str, events: int, workdir: Path) -> DeliveryResult:
     with contextlib.ExitStack() as stack:
         database_url = database(stack, backend, workdir / "delivery.db")
-        node = start_node(stack, f"delivery-{backend}", database_url, workdir)
-        secrets = add_webhooks(node, receiver, DELIVERY_WEBHOOKS)
-        receiver_reset(receiver)
-        progress(f"{backend}: creating {events:,} tokens, {CREATORS} clients at a time")
-        t0 = time.monotonic_ns()
-        token_ids = asyncio.run(create_tokens(node, events, CREATORS))
-        created_ns = time.monotonic_ns()
-        last_ns = wait_for_deliveries(receiver, events * len(secrets))
-        result = DeliveryResult(
-            backend=backend,
-            events=events,
-            deliveries=events * len(secrets),
-            seconds=(last_ns - t0) / 1e9,
-            create_seconds=(created_ns - t0) / 1e9,
-            duplicates=0,
-            verified=0,
+        with contextlib.ExitStack() as serving:
+            node = start_node(serving, f"delivery-{backend}", database_url, workdir)
+            result, secrets = measure_sending(receiver, node, backend, events)
+        result = dataclasses.replace(
+            result, drain_seconds=measure_drain(receiver, node, secrets, events, workdir)
         )
-        progress(
-            f"{backend}: {result.per_s:,.0f} deliveries/s; tokens created at "
-            f"{result.created_per_s:,.0f}/s; now checking every delivery"
-        )
-        checked = check_deliveries(receiver, node, secrets, token_ids)
-        progress(f"stopping {node.target.name}")
-    return dataclasses.replace(result, **checked)
+    return result
+
+
+def measure_sending(
+    receiver: str, node: Node, backend: str, events: int
+) -> tuple[DeliveryResult, dict[str, str]]:
+    """Tokens created through the API while the sender sends: the end-to-end figure."""
+    secrets = add_webhooks(node, receiver, DELIVERY_WEBHOOKS)
+    receiver_reset(receiver)
+    progress(f"{backend}: creating {events:,} tokens, {CREATORS} clients at a time")
+    t0 = time.monotonic_ns()
+    token_ids = asyncio.run(create_tokens(node, events, CREATORS))
+    created_ns = time.monotonic_ns()
+    last_ns = wait_for_deliveries(receiver, events * len(secrets))
+    result = DeliveryResult(
+        backend=backend,
+        events=events,
+        deliveries=events * len(secrets),
+        seconds=(last_ns - t0) / 1e9,
+        create_seconds=(created_ns - t0) / 1e9,
+        duplicates=0,
+        verified=0,
+    )
+    progress(
+        f"{backend}: {result.per_s:,.0f} deliveries/s; tokens created at "
+        f"{result.created_per_s:,.0f}/s; now checking every delivery"
+    )
+    checked = check_deliveries(receiver, node.database_url, secrets, token_ids, since_ms=0)
+    return dataclasses.replace(result, **checked), secrets
+
+
+def measure_drain(
+    receiver: str, node: Node, secrets: dict[str, str], events: int, workdir: Path
+) -> float:
+    """The sender alone: ``events`` more tokens made in this process, with no server
+    running, then a new tokend serve sends the backlog; seconds from the first
+    delivery to the last (its start-up excluded), every delivery checked again."""
+    since_ms = int(time.time() * 1000)
+    progress(f"{node.target.name}: {events:,} tokens made with no server running")
+    token_ids = create_offline(node, events)
+    receiver_reset(receiver)
+    with contextlib.ExitStack() as serving:
+        name = f"{node.target.name}-drain"
+        drain = serve(serving, name, node.database_url, dict(node.target.headers), workdir)
+        wait_for_deliveries(receiver, events * len(secrets))
+        stats = receiver_stats(receiver)
+        seconds = (stats["lastNs"] - stats["firstNs"]) / 1e9
+        progress(f"{name}: the backlog sent at {events * len(secrets) / seconds:,.0f}/s")
+        checked = check_deliveries(receiver, drain.database_url, secrets, token_ids, since_ms)
+        if checked["duplicates"]:
+            raise BenchError(f"{name}: {checked['duplicates']:,} deliveries sent twice")
+    return seconds
+
+
+def create_offline(node: Node, count: int) -> list[str]:
+    # Imported here: only this step runs tokend in the benchmark's own process.
+    from tokend.bootstrap import bootstrap
+    from tokend.settings import Settings
+
+    secret = node.target.headers["Authorization"].removeprefix("Bearer ")
+    services = bootstrap(Settings(database_url=node.database_url, webhook_allow_private=True))
+    try:
+        actor = services.authenticator.authenticate(secret)
+        return [services.tokens.create(actor, name=f"d{index}").token.id for index in range(count)]
+    finally:
+        services.close()
 
 
 async def create_tokens(node: Node, count: int, concurrency: int) -> list[str]:
@@ -315,13 +387,18 @@ def wait_for_deliveries(receiver: str, expected: int) -> int:
 
 
 def check_deliveries(
-    receiver: str, node: Node, secrets: dict[str, str], token_ids: Sequence[str]
+    receiver: str,
+    database_url: str,
+    secrets: dict[str, str],
+    token_ids: Sequence[str],
+    since_ms: int,
 ) -> dict[str, int]:
-    """Untimed: every outbox row delivered in one attempt, the receiver got each id
-    once, every signature verifies and every payload names a token created."""
+    """Untimed: every outbox row (of events since ``since_ms``) delivered in one
+    attempt, the receiver got each id once, every signature verifies and each webhook
+    got one delivery naming each token created."""
     time.sleep(1.0)  # a late duplicate (none expected) would arrive meanwhile
     received = httpx.get(f"{receiver}/_deliveries", timeout=60, trust_env=False).json()
-    engine = make_engine(node.database_url)
+    engine = make_engine(database_url)
     try:
         with engine.connect() as conn:
             rows = conn.execute(
@@ -329,11 +406,11 @@ def check_deliveries(
                     webhook_deliveries.c.id,
                     webhook_deliveries.c.status,
                     webhook_deliveries.c.attempts,
-                )
+                ).where(webhook_deliveries.c.created_at >= since_ms)
             ).all()
     finally:
         engine.dispose()
-    name = node.target.name
+    name = database_url.rsplit("/", 1)[-1]
     expected = len(token_ids) * len(secrets)
     if len(rows) != expected:
         raise BenchError(f"{name}: {len(rows):,} deliveries in the outbox, not {expected:,}")
@@ -364,7 +441,7 @@ def check_deliveries(
 def measure_overhead(
     receiver: str, backend: str, workdir: Path, rounds: int, seconds: int
 ) -> OverheadResult:
-    load = LoadSettings(connections=OVERHEAD_CONNECTIONS, seconds=seconds)
+    load = LoadSettings(connections=OVERHEAD_CONNECTIONS, seconds=seconds, timeout_s=10)
     script = post_script(workdir / "create-token.lua", TOKEN_BODY)
     with contextlib.ExitStack() as stack:
         nodes = {
@@ -378,7 +455,7 @@ def measure_overhead(
             node.pause()
         for node in nodes.values():
             progress(f"warming up {node.target.name} (2 s)")
-            run_alone(node, LoadSettings(connections=OVERHEAD_CONNECTIONS, seconds=2), script)
+            run_alone(node, dataclasses.replace(load, seconds=2), script)
         receiver_reset(receiver)
         order = list(nodes.values())
         per_round: dict[str, list[float]] = {name: [] for name in nodes}
@@ -448,6 +525,8 @@ def rows(result: WebhooksResult) -> list[Row]:
                 f"{item.deliveries:,} / {item.duplicates:,} / {item.verified:,}"),
             Row(SECTION, f"{name}: deliveries/s, first event to last delivery",
                 f"{item.per_s:,.0f}"),
+            Row(SECTION, f"{name}: deliveries/s, the same made beforehand, sender alone",
+                f"{item.drain_per_s:,.0f}"),
         ]  # fmt: skip
     for overhead in result.overhead:
         name = "SQLite" if overhead.backend == "sqlite" else "PostgreSQL"

@@ -24,6 +24,9 @@ class LoadSettings:
     threads: int = 1
     connections: int = 32
     seconds: int = 5  # wrk takes whole seconds
+    # A request unanswered this long is a socket error (wrk's default is 2 s; writes
+    # that queue for SQLite's one writer can take longer on a busy machine).
+    timeout_s: int = 2
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ def run_wrk(target: Target, load: LoadSettings, script: Path | None = None) -> W
         f"-t{load.threads}",
         f"-c{load.connections}",
         f"-d{load.seconds}s",
+        f"--timeout={load.timeout_s}s",
     ]
     if script is not None:
         command += ["-s", str(script)]
