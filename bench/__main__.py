@@ -8,7 +8,9 @@
 6. password sign-ins per second (argon2id), one core and all;
 7. the gateway check and introspection against GET /v2/user, on one server;
 8. the price of tokend's check behind nginx (deploy/nginx/tokend.conf): req/s and
-   latency with the check and without.
+   latency with the check and without;
+9. webhooks: deliveries/s to a local receiver (SQLite and PostgreSQL), and token
+   creation with 10 webhooks against none.
 
 ``--quick`` runs each one small, to check that they work (figures mean little then).
 """
@@ -31,6 +33,7 @@ from bench import (
     propagation,
     proxy_check,
     sign_in,
+    webhooks,
 )
 from bench.report import Row, print_table
 from bench.servers import progress
@@ -67,6 +70,9 @@ def benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         ("8. nginx check",
          lambda: proxy_check.rows(proxy_check.measure(rounds=1, seconds=1) if quick
                                   else proxy_check.measure())),
+        ("9. webhooks",
+         lambda: webhooks.rows(webhooks.measure(20, rounds=1, seconds=1) if quick
+                               else webhooks.measure())),
     ]  # fmt: skip
 
 

@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.servers import BenchError, Target, log_tail
 
@@ -26,6 +27,9 @@ class LoadSettings:
     threads: int = 1
     connections: int = 32
     seconds: int = 5  # wrk takes whole seconds
+    # A request unanswered this long is a socket error (wrk's default is 2 s; writes
+    # that queue for SQLite's one writer can take longer on a busy machine).
+    timeout_s: int = 2
 
 
 @dataclass(frozen=True)
@@ -44,22 +48,27 @@ def require_wrk() -> str:
     return path
 
 
-def run_wrk(target: Target, load: LoadSettings, *, latency: bool = False) -> WrkResult:
-    """Load one target; any non-2xx answer or timeout fails the benchmark. ``latency``:
-    also the 50th and 99th percentiles of the latency wrk measured (closed loop: each
-    connection sends its next request when the answer is in)."""
+def run_wrk(
+    target: Target, load: LoadSettings, script: Path | None = None, *, latency: bool = False
+) -> WrkResult:
+    """Load one target; any non-2xx answer or timeout fails the benchmark. ``script``:
+    a wrk Lua script, e.g. one that makes every request a POST (see post_script), in
+    place of the target's own. ``latency``: also the 50th and 99th percentiles of the
+    latency wrk measured (closed loop: each connection sends its next request when the
+    answer is in)."""
     command = [
         require_wrk(),
         f"-t{load.threads}",
         f"-c{load.connections}",
         f"-d{load.seconds}s",
+        f"--timeout={load.timeout_s}s",
     ]
     if latency:
         command.append("--latency")
     for name, value in target.headers.items():
         command += ["-H", f"{name}: {value}"]
-    if target.script is not None:
-        command += ["-s", str(target.script)]
+    if (script or target.script) is not None:
+        command += ["-s", str(script or target.script)]
     command.append(target.url)
     finished = subprocess.run(command, capture_output=True, text=True, timeout=load.seconds + 60)
     if finished.returncode != 0:
@@ -69,6 +78,23 @@ def run_wrk(target: Target, load: LoadSettings, *, latency: bool = False) -> Wrk
     except BenchError as error:
         # The server's own log usually says why it answered what it did.
         raise BenchError(f"{error}\n{target.name} log:\n{log_tail(target.log)}") from None
+
+
+def post_script(path: Path, body: str, content_type: str = "application/json") -> Path:
+    """Write a wrk script that sends every request as a POST of ``body``."""
+
+    def lua(text: str) -> str:
+        # A Lua long string: no escaping to get wrong, as long as its closing
+        # bracket is not in the text.
+        if "]==]" in text:
+            raise ValueError("the body cannot be put in a Lua long string")
+        return f"[==[{text}]==]"
+
+    path.write_text(
+        f'wrk.method = "POST"\nwrk.body = {lua(body)}\n'
+        f'wrk.headers["Content-Type"] = {lua(content_type)}\n'
+    )
+    return path
 
 
 def parse(name: str, report: str) -> WrkResult:

@@ -269,6 +269,33 @@ def test_a_hanging_receiver_times_out_after_10_seconds(
     assert 9_500 <= attempt["durationMs"] < 14_000
 
 
+def test_a_hanging_receiver_holds_up_its_own_deliveries_not_the_others(
+    backend: str, tmp_path: Path
+) -> None:
+    """Six deliveries to a receiver that hangs hold six of the sender's eight workers
+    for the 10 s timeout; a delivery to another receiver still goes out at the next
+    poll, although fewer workers are idle than the sender waits for when one frees."""
+    hanging, fast = Receiver(), Receiver()
+    hanging.hang = True
+    hanging.start()
+    fast.start()
+    try:
+        with own_instance(backend, tmp_path) as alone:  # its server is the only sender
+            bob = alone.user("bob")
+            _add_webhook(alone.server, bob.token, hanging.url, ["token.created"])
+            _create_tokens(alone.server, bob.token, 6)
+            assert eventually(lambda: len(hanging.received) == 6, 10)
+            held_since = time.monotonic()
+            _add_webhook(alone.server, bob.token, fast.url, ["token.created"])
+            _create_tokens(alone.server, bob.token, 1)  # one more to each
+            assert eventually(lambda: len(fast.received) == 1, 10)
+            # Before any of the six timed out, which would have freed their workers.
+            assert time.monotonic() - held_since < 6
+    finally:
+        hanging.stop()
+        fast.stop()
+
+
 def test_the_secret_is_sealed_at_rest(
     open_server: Server, webhook_instance: Instance, alice: Account, receiver: Receiver
 ) -> None:
