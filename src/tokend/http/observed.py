@@ -1,0 +1,145 @@
+"""The outermost layer of the app: every request gets an id (its log lines carry it,
+its answer says it in ``X-Request-Id``) and its latency is counted in
+``tokend_http_request_duration_seconds`` by route template, method and status.
+
+It wraps everything, Starlette's error middleware included, so that the shortcuts
+answering cached tokens before routing, the pages, and the 500s are all measured and
+all carry an id, and no shortcut has to know about it.
+"""
+
+from time import perf_counter_ns
+
+from starlette.applications import Starlette
+from starlette.routing import Match, Router
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tokend.http import request_id
+from tokend.metrics import REQUEST_LATENCIES, Series
+
+UNMATCHED = "unmatched"
+OTHER_METHOD = "other"
+KNOWN_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+MAX_CACHED_PATHS = 2048
+
+
+class _Template:
+    """A route template and method, with its histogram series by status."""
+
+    __slots__ = ("by_status", "method", "route")
+
+    def __init__(self, route: str, method: str) -> None:
+        self.route = route
+        self.method = method
+        self.by_status: dict[int, Series] = {}
+
+
+class RouteTemplates:
+    """The route template (``/v5/user/tokens/{tokenId}``) a request path is served
+    by, found as Starlette's router finds it and remembered per method and path.
+
+    Paths no route serves are all `UNMATCHED`, methods beyond the usual ones are all
+    `OTHER_METHOD`, and at most `MAX_CACHED_PATHS` paths per method are remembered
+    (emptied when full), so a scanner grows neither the metric's labels nor this
+    process.
+    """
+
+    def __init__(self, router: Router) -> None:
+        self._router = router
+        self._paths: dict[str, dict[str, _Template]] = {}
+        self._templates: dict[tuple[str, str], _Template] = {}
+
+    def of(self, method: str, path: str) -> _Template:
+        paths = self._paths.get(method)
+        if paths is None:
+            if method not in KNOWN_METHODS:
+                method = OTHER_METHOD
+            paths = self._paths.setdefault(method, {})
+        found = paths.get(path)
+        if found is None:
+            if len(paths) >= MAX_CACHED_PATHS:
+                paths.clear()
+            key = (self.template(method, path), method)
+            found = self._templates.get(key)
+            if found is None:
+                found = self._templates[key] = _Template(*key)
+            paths[path] = found
+        return found
+
+    def template(self, method: str, path: str) -> str:
+        scope = {"type": "http", "path": path, "root_path": "", "method": method}
+        partial = None
+        for route in self._router.routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return str(getattr(route, "path_format", UNMATCHED))
+            if match is Match.PARTIAL and partial is None:  # 405: the path exists
+                partial = str(getattr(route, "path_format", UNMATCHED))
+        return partial or UNMATCHED
+
+
+class ObservedRequests:
+    """ASGI middleware: request id, ``X-Request-Id`` and the latency histogram.
+
+    An incoming ``X-Request-Id`` is kept only from a trusted proxy
+    (``TOKEND_TRUSTED_PROXIES``, read from ``app.state.services`` once it is
+    running), and only if `request_id.accepted`; otherwise the request gets a fresh
+    one.
+    """
+
+    def __init__(self, app: ASGIApp, routed: Starlette) -> None:
+        self.app = app
+        self._routed = routed
+        self._templates = RouteTemplates(routed.router)
+        self._latencies = REQUEST_LATENCIES
+        self._proxies: request_id.TrustedProxies | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = perf_counter_ns()
+        rid = None
+        proxies = self._proxies
+        if proxies is None:
+            proxies = self._proxies = self._trusted_proxies()
+        if proxies and _peer(scope) in proxies:
+            for name, value in scope["headers"]:
+                if name == request_id.HEADER:
+                    rid = request_id.accepted(value)
+                    break
+        if rid is None:
+            rid = request_id.new()
+        request_id.current.set(rid)
+        header = (request_id.HEADER, rid.encode("latin-1"))
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            # No answer started: the app failed, and the server answers 500.
+            elapsed = perf_counter_ns() - started
+            template = self._templates.of(scope["method"], scope["path"])
+            series = template.by_status.get(status or 500)
+            if series is None:
+                series = template.by_status[status or 500] = self._latencies.series(
+                    template.route, template.method, status or 500
+                )
+            self._latencies.observe(series, elapsed)
+
+    def _trusted_proxies(self) -> request_id.TrustedProxies:
+        services = getattr(self._routed.state, "services", None)
+        if services is None:  # not started (an app without its lifespan): trust nobody
+            return request_id.TrustedProxies([])
+        return request_id.TrustedProxies(services.settings.trusted_proxy_list)
+
+
+def _peer(scope: Scope) -> str | None:
+    client = scope.get(request_id.PEER_KEY) or scope.get("client")
+    return client[0] if client else None
