@@ -7,10 +7,14 @@ answering cached tokens before routing, the pages, and the 500s are all measured
 all carry an id, and no shortcut has to know about it.
 """
 
+import re
+from collections.abc import Callable, Collection, Iterable, Sequence
 from time import perf_counter_ns
+from typing import Any
 
+import fastapi.routing
 from starlette.applications import Starlette
-from starlette.routing import Match, Router
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tokend.http import request_id
@@ -43,8 +47,9 @@ class RouteTemplates:
     process.
     """
 
-    def __init__(self, router: Router) -> None:
-        self._router = router
+    def __init__(self, routes: Callable[[], Sequence[BaseRoute]]) -> None:
+        self._routes = routes
+        self._patterns: list[tuple[re.Pattern[str], str, Collection[str] | None]] | None = None
         self._paths: dict[str, dict[str, _Template]] = {}
         self._templates: dict[tuple[str, str], _Template] = {}
 
@@ -66,14 +71,20 @@ class RouteTemplates:
         return found
 
     def template(self, method: str, path: str) -> str:
-        scope = {"type": "http", "path": path, "root_path": "", "method": method}
+        if self._patterns is None:
+            # Read at the first request, when every route has been added.
+            self._patterns = [
+                (route.path_regex, route.path_format, route.methods)
+                for route in _flattened(self._routes())
+                if getattr(route, "path_format", None) and hasattr(route, "path_regex")
+            ]
         partial = None
-        for route in self._router.routes:
-            match, _ = route.matches(scope)
-            if match is Match.FULL:
-                return str(getattr(route, "path_format", UNMATCHED))
-            if match is Match.PARTIAL and partial is None:  # 405: the path exists
-                partial = str(getattr(route, "path_format", UNMATCHED))
+        for pattern, template, methods in self._patterns:
+            if pattern.match(path):
+                if methods is None or method in methods:
+                    return template
+                if partial is None:  # 405: the path exists, for other methods
+                    partial = template
         return partial or UNMATCHED
 
 
@@ -89,7 +100,7 @@ class ObservedRequests:
     def __init__(self, app: ASGIApp, routed: Starlette) -> None:
         self.app = app
         self._routed = routed
-        self._templates = RouteTemplates(routed.router)
+        self._templates = RouteTemplates(lambda: routed.routes)
         self._latencies = REQUEST_LATENCIES
         self._proxies: request_id.TrustedProxies | None = None
 
@@ -138,6 +149,13 @@ class ObservedRequests:
         if services is None:  # not started (an app without its lifespan): trust nobody
             return request_id.TrustedProxies([])
         return request_id.TrustedProxies(services.settings.trusted_proxy_list)
+
+
+def _flattened(routes: Sequence[BaseRoute]) -> Iterable[Any]:
+    # FastAPI from 0.16x keeps an included router's routes inside it and flattens them
+    # (in the order they are matched) with iter_route_contexts; before, they were flat.
+    flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+    return flatten(routes) if flatten is not None else routes
 
 
 def _peer(scope: Scope) -> str | None:
