@@ -50,15 +50,16 @@ class RouteTemplates:
     def __init__(self, routes: Callable[[], Sequence[BaseRoute]]) -> None:
         self._routes = routes
         self._patterns: list[tuple[re.Pattern[str], str, Collection[str] | None]] | None = None
-        self._paths: dict[str, dict[str, _Template]] = {}
+        self.paths: dict[str, dict[str, _Template]] = {}
+        """By method, then path: the template of each path met (read by the caller)."""
         self._templates: dict[tuple[str, str], _Template] = {}
 
     def of(self, method: str, path: str) -> _Template:
-        paths = self._paths.get(method)
+        paths = self.paths.get(method)
         if paths is None:
             if method not in KNOWN_METHODS:
                 method = OTHER_METHOD
-            paths = self._paths.setdefault(method, {})
+            paths = self.paths.setdefault(method, {})
         found = paths.get(path)
         if found is None:
             if len(paths) >= MAX_CACHED_PATHS:
@@ -92,8 +93,8 @@ class ObservedRequests:
     """ASGI middleware: request id, ``X-Request-Id`` and the latency histogram.
 
     An incoming ``X-Request-Id`` is kept only from a trusted proxy
-    (``TOKEND_TRUSTED_PROXIES``, read from ``app.state.services`` once it is
-    running), and only if `request_id.accepted`; otherwise the request gets a fresh
+    (``TOKEND_TRUSTED_PROXIES``, read from ``app.state.services`` once the app has
+    started), and only if `request_id.accepted`; otherwise the request gets a fresh
     one.
     """
 
@@ -101,19 +102,20 @@ class ObservedRequests:
         self.app = app
         self._routed = routed
         self._templates = RouteTemplates(lambda: routed.routes)
+        self._known_paths = self._templates.paths
         self._latencies = REQUEST_LATENCIES
-        self._proxies: request_id.TrustedProxies | None = None
+        self._proxies: request_id.TrustedProxies | None = None  # None: nobody's
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                send = self._on_startup(send)
             await self.app(scope, receive, send)
             return
         started = perf_counter_ns()
         rid = None
         proxies = self._proxies
-        if proxies is None:
-            proxies = self._proxies = self._trusted_proxies()
-        if proxies and _peer(scope) in proxies:
+        if proxies is not None and _peer(scope) in proxies:
             for name, value in scope["headers"]:
                 if name == request_id.HEADER:
                     rid = request_id.accepted(value)
@@ -134,21 +136,29 @@ class ObservedRequests:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            # No answer started: the app failed, and the server answers 500.
             elapsed = perf_counter_ns() - started
-            template = self._templates.of(scope["method"], scope["path"])
-            series = template.by_status.get(status or 500)
+            # The hot path: two look-ups; the rest only for a path or status not seen.
+            paths = self._known_paths.get(scope["method"])
+            template = paths.get(scope["path"]) if paths is not None else None
+            if template is None:
+                template = self._templates.of(scope["method"], scope["path"])
+            status = status or 500  # no answer started: the app failed, the server says 500
+            series = template.by_status.get(status)
             if series is None:
-                series = template.by_status[status or 500] = self._latencies.series(
-                    template.route, template.method, status or 500
+                series = template.by_status[status] = self._latencies.series(
+                    template.route, template.method, status
                 )
             self._latencies.observe(series, elapsed)
 
-    def _trusted_proxies(self) -> request_id.TrustedProxies:
-        services = getattr(self._routed.state, "services", None)
-        if services is None:  # not started (an app without its lifespan): trust nobody
-            return request_id.TrustedProxies([])
-        return request_id.TrustedProxies(services.settings.trusted_proxy_list)
+    def _on_startup(self, send: Send) -> Send:
+        async def started(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                services = getattr(self._routed.state, "services", None)
+                if services is not None and services.settings.trusted_proxy_list:
+                    self._proxies = request_id.TrustedProxies(services.settings.trusted_proxy_list)
+            await send(message)
+
+        return started
 
 
 def _flattened(routes: Sequence[BaseRoute]) -> Iterable[Any]:
