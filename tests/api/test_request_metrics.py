@@ -7,6 +7,8 @@ import string
 from pathlib import Path
 
 import httpx
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.raw_http import raw_request
@@ -119,3 +121,23 @@ def test_a_scanner_does_not_grow_the_labels(
         assert after[("unmatched", "GET", "404")] >= 300
         assert after[("/v5/user/tokens/{tokenId}", "GET", "404")] >= 300
         assert not any(path in text for path in scanned if len(path) > 6)
+
+
+def test_a_stopping_worker_adds_its_last_counts(
+    database_url: str, alice: Account, tmp_path: Path
+) -> None:
+    # An operator's own PROMETHEUS_MULTIPROC_DIR outlives the server: what the workers
+    # wrote there is read after they stopped, less than a second after their requests.
+    folder = tmp_path / "multiproc"
+    folder.mkdir()
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    node = Server(database_url=database_url, log_path=tmp_path / "x.log", workers=2, env=env)
+    with node:
+        for _ in range(8):
+            assert httpx.get(f"{node.url}/healthz").status_code == 200
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(folder))  # type: ignore[no-untyped-call]
+    counted = histogram(generate_latest(registry).decode())["count"]
+    # The start-up's readiness polls are there too.
+    assert counted[("/readyz", "GET", "200")] >= 1
+    assert counted[("/healthz", "GET", "200")] == 8

@@ -109,7 +109,7 @@ class ObservedRequests:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
-                send = self._on_startup(send)
+                send = self._on_lifespan(send)
             await self.app(scope, receive, send)
             return
         started = perf_counter_ns()
@@ -150,15 +150,18 @@ class ObservedRequests:
                 )
             self._latencies.observe(series, elapsed)
 
-    def _on_startup(self, send: Send) -> Send:
-        async def started(message: Message) -> None:
+    def _on_lifespan(self, send: Send) -> Send:
+        async def lifespan(message: Message) -> None:
             if message["type"] == "lifespan.startup.complete":
                 services = getattr(self._routed.state, "services", None)
                 if services is not None and services.settings.trusted_proxy_list:
                     self._proxies = request_id.TrustedProxies(services.settings.trusted_proxy_list)
+            elif message["type"] == "lifespan.shutdown.complete":
+                # The last second's latencies, before the worker's files are final.
+                self._latencies.flush()
             await send(message)
 
-        return started
+        return lifespan
 
 
 def _flattened(routes: Sequence[BaseRoute]) -> Iterable[Any]:
