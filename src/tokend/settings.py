@@ -4,7 +4,7 @@ import ipaddress
 from email.utils import parseaddr
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -172,6 +172,11 @@ class Settings(BaseSettings):
         description="Service accounts' tokens obey the lifecycle policy too (else exempt).",
     )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text for people; json: every line `tokend serve` writes is one JSON "
+        "object, with the request id of the request it belongs to.",
+    )
     rate_limit_failures: int = Field(
         default=30,
         ge=0,
@@ -389,6 +394,11 @@ class Settings(BaseSettings):
         if value not in ("critical", "error", "warning", "info", "debug"):
             raise ValueError("must be one of debug, info, warning, error, critical")
         return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("redis_url")
     @classmethod

@@ -1,8 +1,11 @@
 """Secrets never reach the server's log, even when a client puts one in a URL, however
 it is encoded, cut short, upper-cased or run together with what follows."""
 
+import json
 from pathlib import Path
 from urllib.parse import quote, unquote
+
+import pytest
 
 from tests.api.raw_http import raw_request
 from tests.conftest import Account
@@ -53,11 +56,12 @@ def leaked_pieces(secret: str, log: str) -> list[str]:
     ]
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
 def test_secrets_in_urls_are_redacted_from_the_log(
-    database_url: str, alice: Account, tmp_path: Path
+    database_url: str, alice: Account, tmp_path: Path, log_format: str
 ) -> None:
     log = tmp_path / "redact.log"
-    env = {"TOKEND_LOG_LEVEL": "debug"}
+    env = {"TOKEND_LOG_LEVEL": "debug", "TOKEND_LOG_FORMAT": log_format}
     with (
         Server(database_url=database_url, log_path=log, env=env) as node,
         node.client(alice.token) as api,
@@ -81,6 +85,10 @@ def test_secrets_in_urls_are_redacted_from_the_log(
     text = log.read_text()
     assert "GET /v5/user/tokens/[REDACTED]" in text
     assert "t=[REDACTED]" in text
+    if log_format == "json":
+        # The access log's path field is the redacted one too.
+        paths = [json.loads(line).get("path", "") for line in text.splitlines()]
+        assert "/v5/user/tokens/[REDACTED]" in paths
     for leaked in (secret, alice.token):
         assert leaked_pieces(leaked, text) == []
 

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, APIRouter
+from starlette.types import ASGIApp
 
 from tokend import __version__
 from tokend.api.bearer import BEARER_SECURITY, SCHEME_NAME, SECURITY_SCHEME
@@ -32,6 +33,7 @@ from tokend.api.routes import (
 )
 from tokend.api.shortcuts import CachedTokenShortcuts
 from tokend.bootstrap import bootstrap
+from tokend.http.observed import ObservedRequests
 from tokend.http.serving import stop_with_supervisor
 from tokend.settings import Settings
 from tokend.storage.migrate import ensure_current
@@ -94,7 +96,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(docs.router)
     app.mount(docs.STATIC_PATH, docs.static_files(), name="docs-static")
     app.openapi = lambda: _openapi(app, routers)  # type: ignore[method-assign]
+    _observe_from_outside(app)
     return app
+
+
+def _observe_from_outside(app: FastAPI) -> None:
+    """Request ids and latencies around the whole stack Starlette builds (at the first
+    call, so middleware added later, by `tokend.web` say, is inside too), its error
+    middleware included: 500s and the shortcuts' answers are observed like the rest."""
+    build = app.build_middleware_stack
+
+    def build_observed() -> ASGIApp:
+        return ObservedRequests(build(), app)
+
+    app.build_middleware_stack = build_observed  # type: ignore[method-assign]
 
 
 def _openapi(app: FastAPI, routers: Iterable[APIRouter]) -> dict[str, Any]:

@@ -1,7 +1,6 @@
 """One JSON error shape for every failure, whoever raised it (§5 of the spec)."""
 
 import logging
-import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -32,6 +31,8 @@ from tokend.http.errors import (
     is_unavailable,
     rate_limited,
 )
+from tokend.http.request_id import current as current_request_id
+from tokend.http.request_id import new as new_request_id
 
 log = logging.getLogger("tokend.api")
 
@@ -168,8 +169,8 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # With its dashes: a run of 16 or more letters and digits is redacted from the log.
-    request_id = str(uuid.uuid4())
+    # The id sent as X-Request-Id, which the log lines of this request carry too.
+    request_id = current_request_id.get() or new_request_id()
     log.error(
         "unexpected error, request id %s, on %s %s",
         request_id,

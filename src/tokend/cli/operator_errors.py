@@ -1,7 +1,8 @@
 """Failures of the operator commands, which run the server's code in-process."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
@@ -11,8 +12,9 @@ from tokend.domain.errors import TokendError
 
 
 @contextmanager
-def errors_as_messages() -> Iterator[None]:
-    """Turn expected failures into one line on stderr and exit status 1."""
+def errors_as_messages(fail: Callable[[str], NoReturn] = fail) -> Iterator[None]:
+    """Turn expected failures into one line on stderr (written by ``fail``) and exit
+    status 1."""
     try:
         yield
     except TokendError as exc:

@@ -6,9 +6,12 @@ anything starts (uvicorn would say a port in use in several log lines, with stat
 """
 
 import contextlib
+import logging
 import os
 import socket
-from typing import Annotated
+import sys
+from collections.abc import Callable
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -26,8 +29,11 @@ def serve(
     ] = None,
 ) -> None:
     """Run the API server (creates and migrates an empty SQLite database)."""
+    # Read before the settings are (they may be what fails to start): with JSON logs,
+    # even the reason tokend did not start is a JSON line.
+    failed = _fail_as_json if _json_requested() else fail
     if port is not None and not 1 <= port <= 65535:
-        fail(f"--port must be between 1 and 65535, not {port}")
+        failed(f"--port must be between 1 and 65535, not {port}")
 
     from tokend.cli.operator_errors import errors_as_messages
     from tokend.http.log_redaction import uvicorn_log_config
@@ -38,8 +44,10 @@ def serve(
     from tokend.storage.engine import make_engine
     from tokend.storage.migrate import ensure_current
 
-    with errors_as_messages():
+    with errors_as_messages(failed):
         settings = Settings()
+    failed = _fail_as_json if settings.log_format == "json" else fail
+    with errors_as_messages(failed):
         # Once here, before the workers start, so they never race to migrate.
         engine = make_engine(settings.database_url)
         try:
@@ -54,7 +62,7 @@ def serve(
     # login names, invite links) would name the default port instead of this one.
     os.environ["TOKEND_HOST"] = host
     os.environ["TOKEND_PORT"] = str(port)
-    listener = _listen(host, port)
+    listener = _listen(host, port, failed)
     _raise_open_file_limit()
     database = engine.url.render_as_string(hide_password=True)
     proxies = settings.trusted_proxy_list
@@ -70,7 +78,8 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings.log_level,
-        log_config=uvicorn_log_config(),
+        log_config=uvicorn_log_config(settings.log_format),
+        log_format=settings.log_format,
         http=JsonErrorHttpToolsProtocol,
         server_header=False,
         # uvicorn kills a worker that has not answered its supervisor within 5 s;
@@ -82,18 +91,31 @@ def serve(
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies,
     )
-    say(
-        f"tokend {__version__}: database {database}, {workers} worker(s), http://{host}:{port}",
-        err=True,
-    )
+    banner = f"tokend {__version__}: database {database}, {workers} worker(s), http://{host}:{port}"
+    if settings.log_format == "json":
+        logging.getLogger("tokend.serve").info("%s", banner)
+    else:
+        say(banner, err=True)
     try:
         with shared_between_workers(workers):
             run(config, listener)
     except StartupFailed as exc:
-        fail(str(exc))
+        failed(str(exc))
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _json_requested() -> bool:
+    # Settings() reads .env too; this is only for failures before it has been read.
+    return os.environ.get("TOKEND_LOG_FORMAT", "").strip().lower() == "json"
+
+
+def _fail_as_json(message: str) -> NoReturn:
+    from tokend.http.log_format import json_line
+
+    print(json_line(message, level="error"), file=sys.stderr, flush=True)
+    raise typer.Exit(1)
+
+
+def _listen(host: str, port: int, fail: Callable[[str], NoReturn]) -> socket.socket:
     """The listening socket, bound here so that a port in use or an unknown address
     is said in one line before anything starts."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -176,8 +176,10 @@ def _redact_argument(argument: Any) -> Any:
     return argument if redacted == text else redacted
 
 
-def uvicorn_log_config() -> dict[str, Any]:
-    """uvicorn's own logging set-up, with the redaction filter on every handler."""
+def uvicorn_log_config(log_format: str = "text") -> dict[str, Any]:
+    """uvicorn's own logging set-up, with the redaction filter on every handler; for
+    ``json``, every formatter writes JSON lines and the root logger (other libraries'
+    warnings, Python's warnings) writes through them too."""
     config: dict[str, Any] = {
         **LOGGING_CONFIG,
         "filters": {"redact_secrets": {"()": RedactSecrets}},
@@ -190,4 +192,12 @@ def uvicorn_log_config() -> dict[str, Any]:
             "tokend": {"handlers": ["default"], "level": "INFO", "propagate": False},
         },
     }
+    if log_format == "json":
+        config["formatters"] = {
+            name: {"()": "tokend.http.log_format.JsonLines"}
+            for name in LOGGING_CONFIG["formatters"]
+        }
+        # Without a handler, the root logger's records would reach Python's last-resort
+        # handler, which writes bare text.
+        config["root"] = {"handlers": ["default"], "level": "WARNING"}
     return config

@@ -30,6 +30,9 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from tokend.http.log_format import route_strays_to_logging
+from tokend.http.request_id import PEER_KEY
+
 # Files a worker needs besides its connections: database pool, LISTEN connection,
 # Redis, logs, metrics files. Connections beyond the open-file limit minus these would
 # make accept() fail, and then every new client waits, the innocent ones too.
@@ -48,12 +51,39 @@ class HttpLimits:
 
 
 class ServeConfig(Config):
-    """uvicorn's Config carrying tokend's HTTP limits to every worker (it is pickled
-    into each of them)."""
+    """uvicorn's Config carrying tokend's HTTP limits and log format to every worker
+    (it is pickled into each of them)."""
 
-    def __init__(self, app: Any, *, http_limits: HttpLimits, **kwargs: Any) -> None:
+    def __init__(
+        self, app: Any, *, http_limits: HttpLimits, log_format: str = "text", **kwargs: Any
+    ) -> None:
+        # Before uvicorn's __init__, which sets up logging.
+        self.log_format = log_format
         super().__init__(app, **kwargs)
         self.http_limits = http_limits
+
+    def configure_logging(self) -> None:
+        # Run by the server and again by each worker it spawns.
+        super().configure_logging()
+        if self.log_format == "json":
+            route_strays_to_logging()
+
+    def load(self) -> None:
+        super().load()
+        if self.proxy_headers:
+            # Outside uvicorn's X-Forwarded-For middleware, which replaces the client's
+            # address: whether X-Request-Id comes from a trusted proxy is a question
+            # about the connection's own peer.
+            self.loaded_app = _KeepPeer(self.loaded_app)
+
+
+class _KeepPeer:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        scope[PEER_KEY] = scope.get("client")
+        await self.app(scope, receive, send)
 
 
 def open_file_limit() -> int:
