@@ -384,7 +384,7 @@ def _statuses(server: Server, token: str, hook_id: str) -> list[str]:
 
 
 def test_a_paused_webhook_gets_nothing_until_it_is_on_again(
-    open_server: Server, instance: Instance, alice: Account, receiver: Receiver
+    open_server: Server, webhook_instance: Instance, alice: Account, receiver: Receiver
 ) -> None:
     created = _add_webhook(open_server, alice.token, receiver.url, ["token.created"])
     hook_id = created["webhook"]["id"]
@@ -408,7 +408,7 @@ def test_a_paused_webhook_gets_nothing_until_it_is_on_again(
             assert answer.status_code == 400, (body, answer.text)
         assert "disabledAt" not in http.get(f"/v1/webhooks/{hook_id}").json()["webhook"]
     # Someone else's (or no such) webhook is not found, and stays as it was.
-    other = instance.user("other")
+    other = webhook_instance.user("other")
     with open_server.client(other.token) as http:
         for target in (hook_id, "wh_doesnotexist"):
             answer = http.patch(f"/v1/webhooks/{target}", json={"enabled": False})
