@@ -59,3 +59,17 @@ def _parse(answer: bytes, request: httpx.Request) -> httpx.Response:
     return httpx.Response(
         int(status_line.split()[1]), headers=headers, content=body, request=request
     )
+
+
+# Headers that differ between two answers by design.
+PER_ANSWER = frozenset({"date", "x-request-id"})
+
+
+def wire(response: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes]:
+    """An answer as a client sees it, less what differs from one answer to the next
+    (the date, and the request id, which every answer must carry)."""
+    assert response.headers.get("x-request-id")
+    headers = [
+        (name, value) for name, value in response.headers.multi_items() if name not in PER_ANSWER
+    ]
+    return response.status_code, headers, response.content

@@ -12,7 +12,7 @@ import httpx
 from starlette.types import Message, Scope
 
 from tests.api.assertions import assert_error
-from tests.api.raw_http import raw_request
+from tests.api.raw_http import raw_request, wire
 from tests.conftest import Account
 from tests.support import Server, eventually
 from tokend.api.routes.check import _header_value
@@ -30,11 +30,6 @@ IDENTITY = [
     "x-tokend-team-id",
     "x-tokend-permissions",
 ]
-
-
-def wire(response: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes]:
-    headers = [(name, value) for name, value in response.headers.multi_items() if name != "date"]
-    return response.status_code, headers, response.content
 
 
 def check(

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from starlette.types import Message, Receive, Scope
 
-from tests.api.raw_http import raw_request
+from tests.api.raw_http import raw_request, wire
 from tests.conftest import Account
 from tests.support import Server
 from tokend.api.shortcuts import CachedTokenShortcuts
@@ -105,11 +105,6 @@ def test_a_json_body_is_told_to_be_a_form(resource_server: httpx.Client) -> None
         assert "tkd_x" not in message
     json_message = resource_server.post("/v1/introspect", json={"token": "x"}).json()
     assert "not JSON" in json_message["error"]["message"]
-
-
-def wire(response: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes]:
-    headers = [(name, value) for name, value in response.headers.multi_items() if name != "date"]
-    return response.status_code, headers, response.content
 
 
 def introspect_raw(

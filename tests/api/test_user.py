@@ -4,19 +4,13 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
 from starlette.types import Message, Scope
 
-from tests.api.raw_http import raw_request
+from tests.api.raw_http import raw_request, wire
 from tests.conftest import Account
 from tests.support import Server
 from tokend.api.shortcuts import CachedTokenShortcuts
 from tokend.bootstrap import Services
-
-
-def wire(response: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes]:
-    headers = [(name, value) for name, value in response.headers.multi_items() if name != "date"]
-    return response.status_code, headers, response.content
 
 
 def test_cache_miss_and_hit_answer_the_same_bytes(server: Server, make_user: Any) -> None:
