@@ -15,11 +15,9 @@ load while the CPU one request costs the server moves much less.
     .venv/bin/python -m bench.gateway --rounds 5 --seconds 5
 """
 
-import argparse
 import contextlib
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -27,7 +25,6 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 from bench.http_throughput import (
     WARMUP_S,
@@ -38,7 +35,7 @@ from bench.http_throughput import (
 )
 from bench.report import Row
 from bench.servers import HOST, BenchError, Target, free_port, progress, running, wait_ready
-from bench.wrk import LoadSettings, require_wrk, run_wrk
+from bench.wrk import LoadSettings, measure_from_command_line, require_wrk, run_wrk
 
 WORKERS = 2
 USER, CHECK, INTROSPECT = "GET /v2/user", "GET /v1/auth/check", "POST /v1/introspect"
@@ -211,25 +208,9 @@ def print_rounds(result: GatewayResult) -> None:
         print(f"{name}: {rates} req/s; {cpu} µs CPU a request")
 
 
-def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    del frame
-    raise SystemExit(128 + signum)  # unwinds, so the server stops
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.gateway", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=5.0, help="wrk duration of one run")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    try:
-        result = measure(
-            args.rounds, args.seconds, connections=args.connections, threads=args.threads
-        )
-    except BenchError as error:
-        print(f"error: {error}", file=sys.stderr)
+    result = measure_from_command_line("python -m bench.gateway", __doc__, argv, measure)
+    if result is None:
         return 1
     print_rounds(result)
     return 0 if all(row.met is not False for row in rows(result)) else 2

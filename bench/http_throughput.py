@@ -9,11 +9,9 @@ shared) falls on every target alike; the figures are per-target medians.
     .venv/bin/python -m bench.http_throughput --rounds 3 --seconds 3
 """
 
-import argparse
 import contextlib
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -21,12 +19,11 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 from bench import knox_peer
 from bench.report import Row
 from bench.servers import HOST, BenchError, Target, free_port, progress, running, wait_ready
-from bench.wrk import LoadSettings, WrkResult, require_wrk, run_wrk
+from bench.wrk import LoadSettings, WrkResult, measure_from_command_line, require_wrk, run_wrk
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 2
@@ -236,26 +233,9 @@ def rows(result: HttpResult) -> list[Row]:
     ]  # fmt: skip
 
 
-def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    del frame
-    # As an exception, so the ExitStack in measure() stops the servers.
-    raise SystemExit(128 + signum)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.http_throughput", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=5.0, help="wrk duration of one run")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    try:
-        result = measure(
-            args.rounds, args.seconds, connections=args.connections, threads=args.threads
-        )
-    except BenchError as error:
-        print(f"error: {error}", file=sys.stderr)
+    result = measure_from_command_line("python -m bench.http_throughput", __doc__, argv, measure)
+    if result is None:
         return 1
     print_table(result)
     return 0

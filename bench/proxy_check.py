@@ -14,10 +14,8 @@ from), in interleaved rounds; the figures are per-route medians.
     .venv/bin/python -m bench.proxy_check --rounds 3 --seconds 5
 """
 
-import argparse
 import contextlib
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -26,14 +24,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 import httpx
 
 from bench.http_throughput import WORKERS, create_tokend_user, tokend_environment
 from bench.report import Row, print_table
 from bench.servers import HOST, BenchError, Target, free_port, log_tail, progress, running
-from bench.wrk import LoadSettings, WrkResult, require_wrk, run_wrk
+from bench.wrk import LoadSettings, WrkResult, measure_from_command_line, require_wrk, run_wrk
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = REPO_ROOT / "deploy" / "nginx" / "tokend.conf"
@@ -253,25 +250,9 @@ def rows(result: ProxyResult) -> list[Row]:
     ]  # fmt: skip
 
 
-def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    del frame
-    raise SystemExit(128 + signum)  # unwinds, so nginx and tokend stop
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.proxy_check", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=5.0, help="wrk duration of one run")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    try:
-        result = measure(
-            args.rounds, args.seconds, connections=args.connections, threads=args.threads
-        )
-    except BenchError as error:
-        print(f"error: {error}", file=sys.stderr)
+    result = measure_from_command_line("python -m bench.proxy_check", __doc__, argv, measure)
+    if result is None:
         return 1
     for name in result.per_round:
         rounds = "; ".join(

@@ -1,10 +1,16 @@
 """Load from a separate process: wrk (Debian package ``wrk``), and its report parsed."""
 
+import argparse
 import re
 import shutil
+import signal
 import subprocess
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
+from typing import TypeVar
 
 from bench.servers import BenchError, Target, log_tail
 
@@ -120,3 +126,37 @@ def parse(name: str, report: str) -> WrkResult:
     return WrkResult(
         float(rate.group(1)), int(total.group(1)), percentiles.get(50), percentiles.get(99)
     )
+
+
+Measured = TypeVar("Measured")
+
+
+def measure_from_command_line(
+    prog: str,
+    description: str | None,
+    argv: Sequence[str] | None,
+    measure: Callable[..., Measured],
+) -> Measured | None:
+    """The ``main`` of a wrk benchmark: its load arguments (rounds, seconds,
+    connections, threads) from the command line, then ``measure``; None, said on
+    stderr, when it fails. SIGTERM unwinds it, so the servers it started stop."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=5.0, help="wrk duration of one run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        return measure(
+            args.rounds, args.seconds, connections=args.connections, threads=args.threads
+        )
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    del frame
+    # As an exception, so the ExitStacks of measure() stop the servers.
+    raise SystemExit(128 + signum)

@@ -2,21 +2,18 @@
 the identity headers, the route and its shortcut answering the same bytes, permissions
 asked for, and what a hostile client can send."""
 
-import asyncio
 import uuid
 from collections.abc import Callable
-from types import SimpleNamespace
-from typing import Any
 
 import httpx
 from starlette.types import Message, Scope
 
 from tests.api.assertions import assert_error
 from tests.api.raw_http import raw_request, wire
+from tests.api.shortcut_harness import bearer, run_shortcuts
 from tests.conftest import Account
 from tests.support import Server, eventually
 from tokend.api.routes.check import _header_value
-from tokend.api.shortcuts import CachedTokenShortcuts
 from tokend.bootstrap import Services
 from tokend.domain.secret import SecretFormat
 from tokend.service.tokens import TeamRef
@@ -260,28 +257,7 @@ def test_header_values_cannot_be_split() -> None:
 
 
 def call(services: Services, scope: Scope) -> tuple[list[Message], list[Scope]]:
-    """Run the shortcuts over a recording inner app: (what they sent, what reached it)."""
-    sent: list[Message] = []
-    passed_on: list[Scope] = []
-
-    async def inner(scope: Scope, receive: Any, send: Any) -> None:
-        passed_on.append(scope)
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    full: dict[str, Any] = {"type": "http", "method": "GET", "path": PATH, "headers": []}
-    full = {"query_string": b"", **full, **scope}
-    full["app"] = SimpleNamespace(state=SimpleNamespace(services=services))
-    asyncio.run(CachedTokenShortcuts(inner)(full, receive, send))
-    return sent, passed_on
-
-
-def bearer(secret: str) -> list[tuple[bytes, bytes]]:
-    return [(b"host", b"tokend"), (b"authorization", f"Bearer {secret}".encode())]
+    return run_shortcuts(services, {"path": PATH, **scope})
 
 
 def test_shortcut_answers_only_plain_cache_hits(

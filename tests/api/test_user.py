@@ -1,15 +1,13 @@
 """GET /v2/user: the route and its ASGI shortcut for cached tokens answer alike."""
 
-import asyncio
-from types import SimpleNamespace
 from typing import Any
 
 from starlette.types import Message, Scope
 
 from tests.api.raw_http import raw_request, wire
+from tests.api.shortcut_harness import bearer, run_shortcuts
 from tests.conftest import Account
 from tests.support import Server
-from tokend.api.shortcuts import CachedTokenShortcuts
 from tokend.bootstrap import Services
 
 
@@ -25,27 +23,7 @@ def test_cache_miss_and_hit_answer_the_same_bytes(server: Server, make_user: Any
 
 
 def call(services: Services, scope: Scope) -> tuple[list[Message], list[Scope]]:
-    """Run the shortcut over a recording inner app: (what it sent, what reached the app)."""
-    sent: list[Message] = []
-    passed_on: list[Scope] = []
-
-    async def inner(scope: Scope, receive: Any, send: Any) -> None:
-        passed_on.append(scope)
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    full = {"type": "http", "method": "GET", "path": "/v2/user", "headers": [], **scope}
-    full["app"] = SimpleNamespace(state=SimpleNamespace(services=services))
-    asyncio.run(CachedTokenShortcuts(inner)(full, receive, send))
-    return sent, passed_on
-
-
-def bearer(secret: str) -> list[tuple[bytes, bytes]]:
-    return [(b"host", b"tokend"), (b"authorization", f"Bearer {secret}".encode())]
+    return run_shortcuts(services, {"path": "/v2/user", **scope})
 
 
 def test_shortcut_answers_only_plain_cache_hits(services: Services, make_user: Any) -> None:

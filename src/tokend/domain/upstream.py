@@ -6,12 +6,12 @@ and is never reused within an issuer, whereas an email or a username may be chan
 at the provider, or given to someone else later. So they only name a new account.
 """
 
-import ipaddress
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from tokend.domain.errors import TokendError
+from tokend.domain.hosts import is_loopback
 
 USERNAME_MAX_LENGTH = 48
 # Room left for a "-N" suffix when the derived name is taken.
@@ -131,18 +131,9 @@ def valid_issuer(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise UpstreamSettingsError("use https://HOST[/PATH], with no query or fragment")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise UpstreamSettingsError("must be https (http only for localhost)")
     return value
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def button_label(issuer: str, name: str | None) -> str:

@@ -4,12 +4,12 @@ or ``smtps://...`` (TLS from the start, port 465). The password is held out of
 ``repr`` and never put in a message or a log, nor sent over a connection that is
 not encrypted, except to a relay on this machine (a loopback address)."""
 
-import ipaddress
 import smtplib
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
+from tokend.domain.hosts import is_loopback
 from tokend.tls import client_context
 
 SEND_TIMEOUT_S = 10.0
@@ -74,7 +74,7 @@ class SmtpServer:
                 if client.has_extn("starttls"):
                     client.starttls(context=context)
                     client.ehlo()
-                elif self.username is not None and not _loopback(self.host):
+                elif self.username is not None and not is_loopback(self.host):
                     raise PlaintextLoginRefused(
                         "the SMTP server offers no STARTTLS, so tokend does not send it "
                         "the password: use smtps://, or a server that offers STARTTLS"
@@ -82,12 +82,3 @@ class SmtpServer:
             if self.username is not None and self.password is not None:
                 client.login(self.username, self.password)
             client.send_message(message)
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
