@@ -105,6 +105,18 @@ def _end_of_day(text: str, now_ms: int) -> int:
         raise FieldError("expires_on", "Choose a date before the year 9999.") from None
 
 
+def scope_choices(teams: list[Team]) -> list[tuple[str, str]]:
+    """The choices of a form's scope (a token's or a webhook's): personal, or a team."""
+    return [(PERSONAL, "Personal"), *((team.id, f"{team.name} ({team.slug})") for team in teams)]
+
+
+def owner_name(team_id: str | None, teams: list[Team]) -> str:
+    """Whose a token or webhook is, in the person's words."""
+    if team_id is None:
+        return "Personal"
+    return next((team.name for team in teams if team.id == team_id), "A team you left")
+
+
 def team_of(form: TokenForm | WebhookForm, teams: list[Team]) -> Team | None:
     """The team chosen as the token's (or webhook's) scope; None for a personal one."""
     if form.scope in ("", PERSONAL):

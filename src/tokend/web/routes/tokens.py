@@ -56,11 +56,10 @@ def _load(
 
 
 def _rows(page: TokenPage, teams: list[Team], now: int) -> list[Row]:
-    names = {team.id: team.name for team in teams}
     return [
         Row(
             token,
-            "Personal" if token.team_id is None else names.get(token.team_id, "A team you left"),
+            forms.owner_name(token.team_id, teams),
             token.active_at > token.created_at,
             _inactive(token, now),
         )
@@ -99,7 +98,7 @@ async def _page(
         "values": values or TokenForm(),
         "expirations": forms.EXPIRATIONS,
         "overlaps": forms.OVERLAPS,
-        "scopes": [(forms.PERSONAL, "Personal"), *((t.id, f"{t.name} ({t.slug})") for t in teams)],
+        "scopes": forms.scope_choices(teams),
         "permissions": permissions,
         "now_ms": system_clock(),
         "shown_at": system_clock(),

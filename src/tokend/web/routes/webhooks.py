@@ -52,12 +52,6 @@ class Row:
     owner: str  # "Personal", or the team's name
 
 
-def _owner(webhook: Webhook, teams: list[Team]) -> str:
-    if webhook.team_id is None:
-        return "Personal"
-    return next((team.name for team in teams if team.id == webhook.team_id), "A team you left")
-
-
 def _load(request: Request, visit: Visit) -> tuple[list[Webhook], list[Team]]:
     services = services_of(request)
     return services.webhooks.list_for(visit.person), services.accounts.teams(visit.person)
@@ -75,14 +69,14 @@ async def _page(
 ) -> Response:
     hooks, teams = await run_in_threadpool(_load, request, visit)
     context: dict[str, Any] = {
-        "rows": [Row(hook, _owner(hook, teams)) for hook in hooks],
+        "rows": [Row(hook, forms.owner_name(hook.team_id, teams)) for hook in hooks],
         "values": values or WebhookForm(),
         "event_types": [(event, EVENT_LABELS[event]) for event in EVENT_TYPES],
-        "scopes": [(forms.PERSONAL, "Personal"), *((t.id, f"{t.name} ({t.slug})") for t in teams)],
+        "scopes": forms.scope_choices(teams),
         "url_max_length": URL_MAX_LENGTH,
         "shown_at": system_clock(),
         "created": created,
-        "created_owner": _owner(created.webhook, teams) if created else None,
+        "created_owner": forms.owner_name(created.webhook.team_id, teams) if created else None,
         "notice": notice,
     }
     return render(
@@ -141,7 +135,7 @@ def _detail(request: Request, visit: Visit, webhook_id: str) -> tuple[Webhook, l
     services = services_of(request)
     hook = services.webhooks.get(visit.person, webhook_id)
     deliveries = services.webhooks.deliveries(visit.person, hook.id, limit=DELIVERIES_SHOWN)
-    return hook, deliveries, _owner(hook, services.accounts.teams(visit.person))
+    return hook, deliveries, forms.owner_name(hook.team_id, services.accounts.teams(visit.person))
 
 
 @router.get("/webhooks/{webhook_id}")
